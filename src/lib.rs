@@ -1,0 +1,8 @@
+//! Streamscan: a scanning application with the semantics of Windows Image
+//! Acquisition 2.0 stream transfers, on every platform.
+
+pub mod clock;
+pub mod filter;
+pub mod output;
+pub mod raster;
+pub mod transfer;

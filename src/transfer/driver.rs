@@ -1,0 +1,306 @@
+//! The device back end's side of a transfer (WIA's minidriver): the
+//! [`Driver`] trait every back end implements, and the [`AcquireSink`] the
+//! transfer layer hands it while it acquires.
+//!
+//! The call order a driver follows for every page of an acquisition:
+//! [`AcquireSink::begin_page`] (before the first byte; answer Continue, Skip
+//! or Cancel), then [`AcquireSink::start_data`] with the page's raw header or
+//! encoded format, then bands or encoded bytes with progress, then
+//! [`AcquireSink::end_page`]. A device condition mid-page goes to
+//! [`AcquireSink::device_status`]; when it answers [`StatusOutcome::Retry`]
+//! the driver scans the same page again from `start_data` on (no new
+//! `begin_page`). Waiting for the device goes through [`AcquireSink::wait`]
+//! so that cancels wake it and the no-data timeout applies.
+
+use super::callback::{DeviceStatus, Side, StatusAnswer};
+use super::codes::{ItemFlags, StatusCode};
+use super::item::Item;
+use super::settings::{ColorMode, ScanSettings, Source};
+use crate::clock::{CancelToken, SharedClock};
+use crate::output::FileFormat;
+use crate::raster::{Band, PageHeader};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What kind of device a back end talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// The built-in virtual scanner.
+    Virtual,
+    /// A scanner on the network (eSCL).
+    Network,
+    /// A USB scanner (IPP-USB).
+    Usb,
+    /// A camera or storage device (PTP).
+    Camera,
+    /// A legacy scanner through SANE.
+    Sane,
+}
+
+/// Who a device is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// The device id (`KIND:REST`).
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Kind of device.
+    pub kind: DeviceKind,
+}
+
+/// What a device can do, to fill settings and validate requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Paper sources.
+    pub sources: Vec<Source>,
+    /// Lowest resolution in dpi.
+    pub min_dpi: u32,
+    /// Highest resolution in dpi.
+    pub max_dpi: u32,
+    /// Colour modes.
+    pub modes: Vec<ColorMode>,
+    /// Largest scan area, millimetres (width, height).
+    pub max_area_mm: (f64, f64),
+    /// True when the device has a storage folder that accepts uploads.
+    pub storage: bool,
+}
+
+/// One page's data announcement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageData {
+    /// Raw rows follow, described by this header.
+    Raw(PageHeader),
+    /// An encoded image (or file) follows, in this format, of this size
+    /// when known. `header` describes the image when the device knows it.
+    Encoded {
+        /// Encoding of the bytes.
+        format: FileFormat,
+        /// Total size in bytes, when known.
+        size: Option<u64>,
+        /// Image geometry, when known.
+        header: Option<PageHeader>,
+    },
+}
+
+/// The start of a page, as the driver announces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageStart {
+    /// The item the page belongs to (e.g. `Feeder`, a region, a file).
+    pub item: Item,
+    /// Which side of the sheet.
+    pub side: Side,
+}
+
+/// The layer's answer to [`AcquireSink::begin_page`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageGo {
+    /// Send the page.
+    Continue,
+    /// The application skipped this page: move the paper on, send no data.
+    Skip,
+    /// The job is cancelled: stop the device and return.
+    Cancel,
+}
+
+/// What the driver does after a device status went through the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusOutcome {
+    /// A success status: carry on where you were.
+    Continue,
+    /// The condition was handled (paper cleared, cover closed): scan the
+    /// interrupted page again from its start.
+    Retry,
+    /// The job is cancelled: stop and return.
+    Cancel,
+    /// Unhandled error: return `Err(DriverError::Status(code))`.
+    Fail(StatusCode),
+}
+
+/// Why a wait for the device ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupted {
+    /// The job was cancelled.
+    Cancelled,
+    /// The device sent nothing for longer than the no-data timeout.
+    TimedOut(Duration),
+}
+
+/// How an acquisition ended without error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcquireEnd {
+    /// Everything asked for was sent (or the feeder emptied with pages = 0).
+    Done,
+    /// The feeder ran out of paper (after at least one page).
+    FeederEmpty,
+    /// The job was cancelled and the device stopped.
+    Cancelled,
+}
+
+/// Errors a device back end reports.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// A device condition that nobody handled (jam, cover open, ...).
+    #[error("{}", .0.description())]
+    Status(StatusCode),
+    /// The job was cancelled.
+    #[error("the job was cancelled")]
+    Cancelled,
+    /// The device stopped sending data.
+    #[error("the device sent no data for {} s", .0.as_secs())]
+    NoData(Duration),
+    /// The connection to the device broke.
+    #[error("lost contact with the device: {0}")]
+    Communication(String),
+    /// The device's storage has no room left.
+    #[error("the device storage is full ({needed} bytes needed, {free} free)")]
+    StorageFull {
+        /// Bytes the operation needed.
+        needed: u64,
+        /// Bytes that were free.
+        free: u64,
+    },
+    /// No item with that name exists.
+    #[error("no item named {0}")]
+    NoSuchItem(String),
+    /// The device cannot do this.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// A setting is out of the device's range.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(String),
+    /// The application's source for an upload failed or was empty.
+    #[error("upload source: {0}")]
+    Source(String),
+}
+
+impl DriverError {
+    /// The WIA code that stands for this error.
+    pub fn code(&self) -> StatusCode {
+        match self {
+            DriverError::Status(code) => *code,
+            DriverError::Cancelled => StatusCode::GENERAL_ERROR,
+            DriverError::NoData(_) | DriverError::Communication(_) => {
+                StatusCode::DEVICE_COMMUNICATION
+            }
+            DriverError::StorageFull { .. } => StatusCode::USER_INTERVENTION,
+            DriverError::NoSuchItem(_) => StatusCode::ITEM_DELETED,
+            DriverError::Unsupported(_) | DriverError::InvalidSetting(_) => {
+                StatusCode::INVALID_COMMAND
+            }
+            DriverError::Source(_) => StatusCode::GENERAL_ERROR,
+        }
+    }
+}
+
+impl From<Interrupted> for DriverError {
+    fn from(value: Interrupted) -> Self {
+        match value {
+            Interrupted::Cancelled => DriverError::Cancelled,
+            Interrupted::TimedOut(d) => DriverError::NoData(d),
+        }
+    }
+}
+
+/// One acquisition the layer asks a driver for.
+#[derive(Debug, Clone)]
+pub struct AcquireRequest {
+    /// The item to acquire (a source, a file, or a folder scanned in one
+    /// pass).
+    pub item: Item,
+    /// For a single-pass folder acquisition: the children to deliver, one
+    /// page each, in this order.
+    pub children: Vec<Item>,
+    /// The job's settings.
+    pub settings: ScanSettings,
+}
+
+/// The transfer layer's services to a driver during [`Driver::acquire`].
+pub trait AcquireSink {
+    /// Announces a page before its first byte.
+    fn begin_page(&mut self, start: PageStart) -> PageGo;
+    /// Announces the page's data (again after a retry).
+    fn start_data(&mut self, data: PageData) -> StatusFlow;
+    /// Delivers raw rows of the current page.
+    fn band(&mut self, band: &Band) -> StatusFlow;
+    /// Delivers encoded bytes of the current page.
+    fn encoded(&mut self, bytes: &[u8]) -> StatusFlow;
+    /// Reports the current page's progress (0..=100, -1 unknown).
+    fn progress(&mut self, percent: i32) -> StatusFlow;
+    /// The current page is complete.
+    fn end_page(&mut self) -> StatusFlow;
+    /// Reports a device condition; it runs the status-handler chain.
+    fn device_status(&mut self, code: StatusCode, percent: Option<u8>) -> StatusOutcome;
+    /// Waits `duration` for the device (its pace, a retry delay).
+    /// Wakes at once on cancel; fails when the no-data timeout passes.
+    /// `Duration::MAX` waits until one of those happens.
+    fn wait(&mut self, duration: Duration) -> Result<(), Interrupted>;
+    /// The job's cancel token (register a device-level cancel with it).
+    fn cancel_token(&self) -> CancelToken;
+    /// The job's clock.
+    fn clock(&self) -> SharedClock;
+}
+
+/// Whether the driver should go on after handing data to the layer.
+pub type StatusFlow = Result<(), Interrupted>;
+
+/// A device back end.
+pub trait Driver: Send {
+    /// Who the device is.
+    fn info(&self) -> DeviceInfo;
+
+    /// The device's item tree, as it is now.
+    fn items(&self) -> Item;
+
+    /// What the device can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Acquires `request.item`, page by page, into `sink`.
+    fn acquire(
+        &mut self,
+        request: &AcquireRequest,
+        sink: &mut dyn AcquireSink,
+    ) -> Result<AcquireEnd, DriverError>;
+
+    /// The driver's own handler in the status chain (after the
+    /// application's, before the default).
+    fn handle_status(&mut self, _status: &DeviceStatus) -> StatusAnswer {
+        StatusAnswer::NotHandled
+    }
+
+    /// True when the driver scans every child of `folder` in one pass
+    /// (CHILDREN_SINGLE_SCAN), e.g. several regions of one flatbed scan.
+    fn scans_children_in_one_pass(&self, _folder: &Item) -> bool {
+        false
+    }
+
+    /// Writes `source` into the existing item `item`.
+    fn upload(&mut self, item: &Item, _source: &mut dyn UploadSource) -> Result<u64, DriverError> {
+        Err(DriverError::Unsupported(format!(
+            "{} does not accept uploads",
+            item.full_name
+        )))
+    }
+
+    /// Creates a new (empty) child item under the storage folder `parent`.
+    fn create_child_item(
+        &mut self,
+        parent: &Item,
+        name: &str,
+        _flags: ItemFlags,
+    ) -> Result<Item, DriverError> {
+        Err(DriverError::Unsupported(format!(
+            "cannot create {name} in {}",
+            parent.full_name
+        )))
+    }
+}
+
+/// The application's data for an upload, as a driver reads it.
+pub trait UploadSource {
+    /// Reads the next bytes (0 = end). Fails with
+    /// [`DriverError::Cancelled`] once the job is cancelled.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, DriverError>;
+    /// Total size when the application knows it.
+    fn size(&self) -> Option<u64>;
+}
