@@ -2,6 +2,8 @@
 //! Acquisition 2.0 stream transfers, on every platform.
 
 pub mod clock;
+pub mod device;
+pub mod engine;
 pub mod filter;
 pub mod output;
 pub mod raster;

@@ -7,10 +7,71 @@
 //! with the call order documented there and never touches the stream
 //! itself while a page is being written.
 
+pub mod bmp;
+mod common;
+pub mod file;
+pub mod jpeg;
+pub mod naming;
+pub mod pdf;
+pub mod png;
+pub mod pnm;
+#[cfg(test)]
+pub(crate) mod test_support;
+pub mod tiff;
+
+pub use bmp::BmpEncoder;
+pub use file::FileDestination;
+pub use jpeg::JpegEncoder;
+pub use naming::{OutputPattern, default_pattern};
+pub use pdf::PdfEncoder;
+pub use png::PngEncoder;
+pub use pnm::PnmEncoder;
+pub use tiff::TiffEncoder;
+
 use crate::raster::{Band, PageHeader};
 use crate::transfer::Destination;
 use serde::{Deserialize, Serialize};
 use std::io;
+
+/// An encoder writing one page of `format` into `dest`.
+///
+/// Every format has one: a PDF page becomes a one-page PDF document, a
+/// TIFF page a one-page TIFF. The encoder also takes a page the device
+/// already encoded in `format` and copies it untouched (a PDF takes a
+/// JPEG).
+pub fn page_encoder(
+    format: FileFormat,
+    options: EncodeOptions,
+    dest: Box<dyn Destination>,
+) -> io::Result<Box<dyn PageEncoder>> {
+    Ok(match format {
+        FileFormat::Png => Box::new(PngEncoder::new(options, dest)?),
+        FileFormat::Jpeg => Box::new(JpegEncoder::new(options, dest)?),
+        FileFormat::Tiff => Box::new(TiffEncoder::single(options, dest)?),
+        FileFormat::Bmp => Box::new(BmpEncoder::new(options, dest)?),
+        FileFormat::Pnm => Box::new(PnmEncoder::new(options, dest)?),
+        FileFormat::Pdf => Box::new(PdfEncoder::single(options, dest)?),
+    })
+}
+
+/// An encoder appending every page of a job to one multipage document of
+/// `format` in `dest` (TIFF or PDF; see [`FileFormat::is_multipage`]).
+///
+/// Any other format is refused with [`io::ErrorKind::InvalidInput`].
+pub fn document_encoder(
+    format: FileFormat,
+    options: EncodeOptions,
+    dest: Box<dyn Destination>,
+) -> io::Result<Box<dyn PageEncoder>> {
+    match format {
+        FileFormat::Tiff => Ok(Box::new(TiffEncoder::document(options, dest)?)),
+        FileFormat::Pdf => Ok(Box::new(PdfEncoder::document(options, dest)?)),
+        other => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} cannot hold several pages: use TIFF or PDF", other.name()),
+        )),
+    }
+}
 
 /// File formats Streamscan writes (`WIA_IPA_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

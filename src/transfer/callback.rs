@@ -46,7 +46,7 @@ pub struct TransferMessage {
 }
 
 /// The callback's answer to a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Flow {
     /// Go on.
     Continue,
@@ -148,6 +148,10 @@ pub enum StreamAnswer {
     Skip,
     /// Cancel the whole job.
     Cancel,
+    /// The application cannot provide a stream (e.g. the file exists, the
+    /// folder is not writable): the job fails with DESTINATION and this
+    /// reason.
+    Fail(String),
 }
 
 impl std::fmt::Debug for StreamAnswer {
@@ -156,6 +160,7 @@ impl std::fmt::Debug for StreamAnswer {
             StreamAnswer::Stream(_) => "Stream",
             StreamAnswer::Skip => "Skip",
             StreamAnswer::Cancel => "Cancel",
+            StreamAnswer::Fail(_) => "Fail",
         })
     }
 }
@@ -183,7 +188,7 @@ pub struct DeviceStatus {
 }
 
 /// A status handler's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StatusAnswer {
     /// The condition was dealt with: go on; the driver retries the
     /// interrupted page.

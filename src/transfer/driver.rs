@@ -12,7 +12,7 @@
 //! `begin_page`). Waiting for the device goes through [`AcquireSink::wait`]
 //! so that cancels wake it and the no-data timeout applies.
 
-use super::callback::{DeviceStatus, Side, StatusAnswer};
+use super::callback::{Side, StatusHandler};
 use super::codes::{ItemFlags, StatusCode};
 use super::item::Item;
 use super::settings::{ColorMode, ScanSettings, Source};
@@ -263,9 +263,10 @@ pub trait Driver: Send {
     ) -> Result<AcquireEnd, DriverError>;
 
     /// The driver's own handler in the status chain (after the
-    /// application's, before the default).
-    fn handle_status(&mut self, _status: &DeviceStatus) -> StatusAnswer {
-        StatusAnswer::NotHandled
+    /// application's, before the default), taken before an acquisition
+    /// starts. `None`: the driver handles nothing itself.
+    fn status_handler(&mut self) -> Option<Box<dyn StatusHandler>> {
+        None
     }
 
     /// True when the driver scans every child of `folder` in one pass

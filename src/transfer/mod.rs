@@ -9,9 +9,11 @@
 
 pub mod callback;
 pub mod codes;
+pub mod download;
 pub mod driver;
 pub mod item;
 pub mod settings;
+pub mod trace;
 
 pub use callback::{
     Destination, DeviceStatus, Flow, MemoryDestination, Side, StatusAnswer, StatusHandler,
@@ -20,7 +22,9 @@ pub use callback::{
 pub use codes::{ItemFlags, MessageKind, StatusCode};
 pub use driver::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceKind, Driver,
-    DriverError, Interrupted, PageData, PageGo, PageStart, StatusOutcome, UploadSource,
+    DriverError, Interrupted, PageData, PageGo, PageStart, StatusFlow, StatusOutcome, UploadSource,
 };
 pub use item::Item;
+pub use download::{Outcome, PageObserver, Totals, Transfer, TransferError, TransferOptions};
 pub use settings::{ColorMode, PageSize, ScanSettings, Source};
+pub use trace::{Trace, TraceEvent, check};

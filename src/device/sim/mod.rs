@@ -1,0 +1,448 @@
+//! The built-in virtual scanner: a real device back end that behaves like a
+//! band-producing scanner with a flatbed, a duplex feeder and a storage
+//! folder.
+//!
+//! It warms up (WARMING_UP with a rising percent), moves paper at a
+//! scanner's pace (about 25 pages per minute at 300 dpi by default; every
+//! wait goes through the transfer layer so a cancel wakes it at once and
+//! tests run on a virtual clock), sends bands of 32 rows of pages that look
+//! like real paper (see [`render`]), and injects the faults its id asks for
+//! (see [`Fault`]), each once, through the device-status chain exactly as a
+//! real device reports them. It is not a shortcut around the engine: every
+//! page goes through the same transfer layer as any other back end.
+//!
+//! Faults by source: `jam`, `multifeed` and `empty` are feeder conditions
+//! (a flatbed scan is not affected by them); `coveropen`, `disconnect`,
+//! `hang` and `busy` hit any source.
+
+pub mod options;
+pub mod render;
+pub mod storage;
+
+pub use options::{Fault, SimOptions, Speed};
+
+use crate::transfer::{
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, DeviceInfo, DeviceKind,
+    Driver, DriverError, Interrupted, Item, ItemFlags, PageData, PageGo, PageStart, ScanSettings,
+    Side, Source, StatusCode, StatusOutcome, UploadSource,
+};
+use crate::output::FileFormat;
+use crate::raster::PageHeader;
+use render::{PageSpec, RenderedPage, render_page};
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+use storage::Storage;
+
+/// Rows per band the virtual scanner sends.
+pub const BAND_ROWS: u32 = 32;
+
+/// Name of the root item.
+pub const ROOT_ITEM: &str = "Root";
+
+/// Lowest and highest resolution.
+pub const DPI_RANGE: (u32, u32) = (75, 1200);
+
+/// The virtual scanner.
+pub struct SimDriver {
+    id: String,
+    options: SimOptions,
+    faults: Vec<Fault>,
+    storage: Storage,
+}
+
+/// The default storage directory: `<data dir>/streamscan/virtual-scanner`.
+pub fn default_storage_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("streamscan")
+        .join("virtual-scanner")
+}
+
+impl SimDriver {
+    /// Opens a virtual scanner with the given id and options.
+    pub fn open(id: &str, options: SimOptions) -> Result<SimDriver, DriverError> {
+        let dir = options.storage.clone().unwrap_or_else(default_storage_dir);
+        let storage = Storage::open(dir.clone(), options.capacity).map_err(|e| {
+            DriverError::Communication(format!(
+                "cannot open the storage folder {}: {e}",
+                dir.display()
+            ))
+        })?;
+        Ok(SimDriver {
+            id: id.to_string(),
+            faults: options.faults.clone(),
+            options,
+            storage,
+        })
+    }
+
+    /// The options the scanner was opened with.
+    pub fn options(&self) -> &SimOptions {
+        &self.options
+    }
+
+    /// The directory behind the storage folder.
+    pub fn storage_dir(&self) -> &std::path::Path {
+        self.storage.dir()
+    }
+
+    /// Takes the fault `matches` selects, if it is still pending.
+    fn take_fault(&mut self, matches: impl Fn(Fault) -> bool) -> Option<Fault> {
+        let index = self.faults.iter().position(|f| matches(*f))?;
+        Some(self.faults.remove(index))
+    }
+
+    /// Time one page takes at `dpi`, or zero at full speed.
+    fn page_time(&self, dpi: u32) -> Duration {
+        match self.options.speed {
+            Speed::Max => Duration::ZERO,
+            Speed::PagesPerMinute(ppm) => {
+                Duration::from_secs_f64(60.0 / ppm * (f64::from(dpi) / 300.0).max(1.0))
+            }
+        }
+    }
+
+    fn warm_up(&mut self, sink: &mut dyn AcquireSink) -> Result<(), Stop> {
+        if self.options.warmup <= 0.0 || self.options.speed == Speed::Max {
+            return Ok(());
+        }
+        let steps = 10u8;
+        let step = Duration::from_secs_f64(self.options.warmup / f64::from(steps));
+        for i in 0..=steps {
+            match sink.device_status(StatusCode::WARMING_UP, Some(i * 10)) {
+                StatusOutcome::Continue | StatusOutcome::Retry => {}
+                StatusOutcome::Cancel => return Err(Stop::Cancelled),
+                StatusOutcome::Fail(code) => return Err(Stop::Error(DriverError::Status(code))),
+            }
+            if i < steps {
+                sink.wait(step)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports a start-of-job condition until it is handled or fails.
+    fn start_condition(&mut self, sink: &mut dyn AcquireSink, code: StatusCode) -> Result<(), Stop> {
+        match sink.device_status(code, None) {
+            StatusOutcome::Retry | StatusOutcome::Continue => Ok(()),
+            StatusOutcome::Cancel => Err(Stop::Cancelled),
+            StatusOutcome::Fail(code) => Err(Stop::Error(DriverError::Status(code))),
+        }
+    }
+
+    fn render(&self, settings: &ScanSettings, number: u32, side: Side, flatbed: bool) -> RenderedPage {
+        let (width_mm, height_mm) = settings.size.millimetres();
+        let spec = PageSpec {
+            number,
+            side,
+            seed: self.options.seed,
+            dpi: settings.dpi,
+            mode: settings.mode,
+            width_mm,
+            height_mm: height_mm.unwrap_or(297.0),
+            skew_deg: if flatbed { 0.0 } else { self.options.skew },
+            blank: self.options.blank.contains(&number),
+            rotate_180: side == Side::Back && self.options.backrot,
+            noise: self.options.noise,
+            photos: if flatbed { self.options.photos } else { 0 },
+        };
+        render_page(&spec)
+    }
+
+    /// Scans one page (position `number` in transfer order), retrying it
+    /// when a mid-page condition is handled.
+    fn scan_page(
+        &mut self,
+        sink: &mut dyn AcquireSink,
+        settings: &ScanSettings,
+        number: u32,
+        side: Side,
+        flatbed: bool,
+    ) -> Result<(), Stop> {
+        let rendered = self.render(settings, number, side, flatbed);
+        let page = rendered.page;
+        let height = page.height();
+        let announced = PageHeader {
+            height: if settings.size == crate::transfer::PageSize::Auto {
+                None
+            } else {
+                Some(height)
+            },
+            ..page.header
+        };
+        let band_time = self.page_time(settings.dpi).mul_f64(f64::from(BAND_ROWS) / f64::from(height.max(1)));
+        'attempt: loop {
+            sink.start_data(PageData::Raw(announced))?;
+            let mut fault_pending = self
+                .faults
+                .iter()
+                .copied()
+                .find(|f| f.page() == number && mid_page_fault_applies(*f, flatbed));
+            for band in page.bands(BAND_ROWS) {
+                if let Some(fault) = fault_pending
+                    && band.first_row >= height / 2
+                {
+                    fault_pending = None;
+                    self.take_fault(|f| f == fault);
+                    match self.mid_page_fault(sink, fault)? {
+                        FaultEnd::Retry => continue 'attempt,
+                    }
+                }
+                if band_time > Duration::ZERO {
+                    sink.wait(band_time)?;
+                }
+                sink.band(&band)?;
+                let done = band.first_row + band.rows;
+                sink.progress((u64::from(done) * 100 / u64::from(height.max(1))) as i32)?;
+            }
+            sink.end_page()?;
+            return Ok(());
+        }
+    }
+
+    fn mid_page_fault(&mut self, sink: &mut dyn AcquireSink, fault: Fault) -> Result<FaultEnd, Stop> {
+        let code = match fault {
+            Fault::Jam(_) => StatusCode::PAPER_JAM,
+            Fault::MultiFeed(_) => StatusCode::MULTI_FEED,
+            Fault::CoverOpen(_) => StatusCode::COVER_OPEN,
+            Fault::Disconnect(_) => {
+                return Err(Stop::Error(DriverError::Communication(String::from(
+                    "the virtual scanner was disconnected (USB cable pulled)",
+                ))));
+            }
+            Fault::Hang(_) => {
+                // The device stops sending: only a cancel or the layer's
+                // no-data timeout ends this wait.
+                sink.wait(Duration::MAX)?;
+                return Err(Stop::Error(DriverError::Communication(String::from(
+                    "the virtual scanner stopped responding",
+                ))));
+            }
+            Fault::Empty | Fault::Busy => StatusCode::GENERAL_ERROR,
+        };
+        match sink.device_status(code, None) {
+            StatusOutcome::Retry | StatusOutcome::Continue => Ok(FaultEnd::Retry),
+            StatusOutcome::Cancel => Err(Stop::Cancelled),
+            StatusOutcome::Fail(code) => Err(Stop::Error(DriverError::Status(code))),
+        }
+    }
+
+    fn acquire_file(&mut self, item: &Item, sink: &mut dyn AcquireSink) -> Result<AcquireEnd, Stop> {
+        let path = self.storage.path_of(item).map_err(Stop::Error)?;
+        let mut file = std::fs::File::open(&path)
+            .map_err(|_| Stop::Error(DriverError::NoSuchItem(item.full_name.clone())))?;
+        let size = file.metadata().map(|m| m.len()).ok();
+        match sink.begin_page(PageStart {
+            item: item.clone(),
+            side: Side::Front,
+        }) {
+            PageGo::Continue => {}
+            PageGo::Skip => return Ok(AcquireEnd::Done),
+            PageGo::Cancel => return Ok(AcquireEnd::Cancelled),
+        }
+        let format = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(FileFormat::from_name)
+            .unwrap_or_default();
+        sink.start_data(PageData::Encoded {
+            format,
+            size,
+            header: None,
+        })?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut sent = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(|e| {
+                Stop::Error(DriverError::Communication(format!(
+                    "reading {}: {e}",
+                    item.full_name
+                )))
+            })?;
+            if n == 0 {
+                break;
+            }
+            sent += n as u64;
+            sink.encoded(&buf[..n])?;
+            let percent = match size {
+                Some(s) if s > 0 => (sent * 100 / s).min(100) as i32,
+                _ => -1,
+            };
+            sink.progress(percent)?;
+        }
+        sink.end_page()?;
+        Ok(AcquireEnd::Done)
+    }
+
+    fn acquire_scan(
+        &mut self,
+        request: &AcquireRequest,
+        sink: &mut dyn AcquireSink,
+    ) -> Result<AcquireEnd, Stop> {
+        let settings = &request.settings;
+        let (lo, hi) = DPI_RANGE;
+        if !(lo..=hi).contains(&settings.dpi) {
+            return Err(Stop::Error(DriverError::InvalidSetting(format!(
+                "{} dpi is outside the virtual scanner's {lo}..{hi} dpi",
+                settings.dpi
+            ))));
+        }
+        let flatbed = request.item.name.eq_ignore_ascii_case("Flatbed");
+        if self.take_fault(|f| f == Fault::Busy).is_some() {
+            self.start_condition(sink, StatusCode::BUSY)?;
+        }
+        self.warm_up(sink)?;
+        if flatbed {
+            // A flatbed has no paper sensor: `empty` does not apply.
+            return match sink.begin_page(PageStart {
+                item: request.item.clone(),
+                side: Side::Front,
+            }) {
+                PageGo::Continue => {
+                    self.scan_page(sink, settings, 1, Side::Front, true)?;
+                    Ok(AcquireEnd::Done)
+                }
+                PageGo::Skip => Ok(AcquireEnd::Done),
+                PageGo::Cancel => Ok(AcquireEnd::Cancelled),
+            };
+        }
+        if self.take_fault(|f| f == Fault::Empty).is_some() {
+            // Retry means the user loaded paper.
+            self.start_condition(sink, StatusCode::PAPER_EMPTY)?;
+        }
+        let duplex = settings.source == Source::Duplex;
+        let sides = if duplex { 2 } else { 1 };
+        let available = self.options.pages.saturating_mul(sides);
+        if available == 0 {
+            return Err(Stop::Error(DriverError::Status(StatusCode::PAPER_EMPTY)));
+        }
+        let wanted = if settings.pages == 0 {
+            available
+        } else {
+            settings.pages
+        };
+        let mut number = 0u32;
+        while number < wanted {
+            if number >= available {
+                return Ok(AcquireEnd::FeederEmpty);
+            }
+            number += 1;
+            let side = if duplex && number % 2 == 0 {
+                Side::Back
+            } else {
+                Side::Front
+            };
+            match sink.begin_page(PageStart {
+                item: request.item.clone(),
+                side,
+            }) {
+                PageGo::Continue => self.scan_page(sink, settings, number, side, false)?,
+                PageGo::Skip => {
+                    // The sheet still passes through the feeder.
+                    let time = self.page_time(settings.dpi);
+                    if time > Duration::ZERO {
+                        sink.wait(time)?;
+                    }
+                }
+                PageGo::Cancel => return Ok(AcquireEnd::Cancelled),
+            }
+        }
+        Ok(AcquireEnd::Done)
+    }
+}
+
+/// How a page attempt ends after a mid-page condition was handled.
+enum FaultEnd {
+    /// Scan the page again.
+    Retry,
+}
+
+/// Why an acquisition stopped early.
+enum Stop {
+    Cancelled,
+    Error(DriverError),
+}
+
+impl From<Interrupted> for Stop {
+    fn from(value: Interrupted) -> Self {
+        match value {
+            Interrupted::Cancelled => Stop::Cancelled,
+            timeout @ Interrupted::TimedOut(_) => Stop::Error(timeout.into()),
+        }
+    }
+}
+
+fn mid_page_fault_applies(fault: Fault, flatbed: bool) -> bool {
+    match fault {
+        Fault::Jam(_) | Fault::MultiFeed(_) => !flatbed,
+        Fault::CoverOpen(_) | Fault::Disconnect(_) | Fault::Hang(_) => true,
+        Fault::Empty | Fault::Busy => false,
+    }
+}
+
+impl Driver for SimDriver {
+    fn info(&self) -> DeviceInfo {
+        DeviceInfo {
+            id: self.id.clone(),
+            name: String::from("Streamscan Virtual Scanner"),
+            kind: DeviceKind::Virtual,
+        }
+    }
+
+    fn items(&self) -> Item {
+        let mut root = Item::new("", ROOT_ITEM, ItemFlags::ROOT | ItemFlags::FOLDER);
+        let source = ItemFlags::IMAGE | ItemFlags::TRANSFER | ItemFlags::PROGRAMMABLE_DATA_SOURCE;
+        root.children.push(Item::new(ROOT_ITEM, "Flatbed", source));
+        root.children.push(Item::new(ROOT_ITEM, "Feeder", source));
+        root.children.push(self.storage.item(ROOT_ITEM));
+        root
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            sources: vec![Source::Flatbed, Source::Feeder, Source::Duplex],
+            min_dpi: DPI_RANGE.0,
+            max_dpi: DPI_RANGE.1,
+            modes: vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw],
+            max_area_mm: (215.9, 355.6),
+            storage: true,
+        }
+    }
+
+    fn acquire(
+        &mut self,
+        request: &AcquireRequest,
+        sink: &mut dyn AcquireSink,
+    ) -> Result<AcquireEnd, DriverError> {
+        let result = if request.item.flags.contains(ItemFlags::FILE) {
+            self.acquire_file(&request.item, sink)
+        } else {
+            self.acquire_scan(request, sink)
+        };
+        match result {
+            Ok(end) => Ok(end),
+            Err(Stop::Cancelled) => Ok(AcquireEnd::Cancelled),
+            Err(Stop::Error(e)) => Err(e),
+        }
+    }
+
+    fn upload(&mut self, item: &Item, source: &mut dyn UploadSource) -> Result<u64, DriverError> {
+        if !item.flags.contains(ItemFlags::FILE) {
+            return Err(DriverError::Unsupported(format!(
+                "{} is not a file: create a child item first",
+                item.full_name
+            )));
+        }
+        self.storage.upload(item, source)
+    }
+
+    fn create_child_item(
+        &mut self,
+        parent: &Item,
+        name: &str,
+        _flags: ItemFlags,
+    ) -> Result<Item, DriverError> {
+        self.storage.create_child(parent, name)
+    }
+}

@@ -1,0 +1,242 @@
+//! What the simulated paper path and sensor do to a drawn page: skew, turning
+//! upside down, dust, sensor noise, and the final conversion to a [`Page`].
+//!
+//! Every effect is deterministic: noise is drawn from a generator seeded per
+//! row, so the result does not depend on how the work is split.
+
+use super::canvas::{Canvas, Rect, Rgb};
+use super::rng::{Rng, mix};
+use crate::raster::{Page, PageHeader, PixelFormat};
+
+/// Rotates the content counter-clockwise by `angle_deg` about the page
+/// centre with bilinear interpolation; uncovered corners become `background`.
+pub(crate) fn skew(canvas: &Canvas, angle_deg: f64, background: Rgb) -> Canvas {
+    let (w, h, ch) = (canvas.width, canvas.height, canvas.channels);
+    let mut out = Canvas {
+        width: w,
+        height: h,
+        channels: ch,
+        px_per_mm: canvas.px_per_mm,
+        data: vec![0; canvas.data.len()],
+    };
+    if w == 0 || h == 0 {
+        return out;
+    }
+    let bg = canvas.bytes_of(background);
+    let (sin, cos) = angle_deg.to_radians().sin_cos();
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+    // Source positions in 1/65536 pixel, stepping along each output row.
+    const ONE: f64 = 65536.0;
+    let step_x = (cos * ONE).round() as i64;
+    let step_y = (sin * ONE).round() as i64;
+    let (max_x, max_y) = (w as i64 - 1, h as i64 - 1);
+    let src = &canvas.data;
+    let fetch = |x: i64, y: i64, k: usize| -> u32 {
+        if x < 0 || y < 0 || x > max_x || y > max_y {
+            u32::from(bg[k])
+        } else {
+            u32::from(src[(y as usize * w + x as usize) * ch + k])
+        }
+    };
+    for (y, out_row) in out.data.chunks_exact_mut(w * ch).enumerate() {
+        let dy = y as f64 + 0.5 - cy;
+        let dx = 0.5 - cx;
+        // Pixel-centre convention: subtract half a pixel to index samples.
+        let mut sx = ((cx + dx * cos - dy * sin - 0.5) * ONE).round() as i64;
+        let mut sy = ((cy + dx * sin + dy * cos - 0.5) * ONE).round() as i64;
+        for out_px in out_row.chunks_exact_mut(ch) {
+            let ix = sx >> 16;
+            let iy = sy >> 16;
+            let fx = ((sx >> 8) & 0xFF) as u32;
+            let fy = ((sy >> 8) & 0xFF) as u32;
+            let w00 = (256 - fx) * (256 - fy);
+            let w10 = fx * (256 - fy);
+            let w01 = (256 - fx) * fy;
+            let w11 = fx * fy;
+            if ix >= 0 && iy >= 0 && ix < max_x && iy < max_y {
+                let i00 = (iy as usize * w + ix as usize) * ch;
+                let i01 = i00 + w * ch;
+                for (k, o) in out_px.iter_mut().enumerate() {
+                    let v = u32::from(src[i00 + k]) * w00
+                        + u32::from(src[i00 + ch + k]) * w10
+                        + u32::from(src[i01 + k]) * w01
+                        + u32::from(src[i01 + ch + k]) * w11;
+                    *o = ((v + 32768) >> 16) as u8;
+                }
+            } else {
+                for (k, o) in out_px.iter_mut().enumerate() {
+                    let v = fetch(ix, iy, k) * w00
+                        + fetch(ix + 1, iy, k) * w10
+                        + fetch(ix, iy + 1, k) * w01
+                        + fetch(ix + 1, iy + 1, k) * w11;
+                    *o = ((v + 32768) >> 16) as u8;
+                }
+            }
+            sx += step_x;
+            sy += step_y;
+        }
+    }
+    out
+}
+
+/// Turns the canvas upside down (180 degrees) in place.
+pub(crate) fn turn_180(canvas: &mut Canvas) {
+    let ch = canvas.channels;
+    if ch == 1 {
+        canvas.data.reverse();
+        return;
+    }
+    let pixels = canvas.data.len() / ch;
+    for i in 0..pixels / 2 {
+        let j = pixels - 1 - i;
+        for k in 0..ch {
+            canvas.data.swap(i * ch + k, j * ch + k);
+        }
+    }
+}
+
+/// Scatters a few dust specks and, sometimes, a hair over the page, avoiding
+/// `keep_clear` (the index strip). More `noise` means more dust.
+pub(crate) fn dust(canvas: &mut Canvas, seed: u64, noise: f32, keep_clear: Option<Rect>) {
+    let noise = f64::from(noise.clamp(0.0, 1.0));
+    if noise <= 0.0 || canvas.width == 0 || canvas.height == 0 {
+        return;
+    }
+    let mut rng = Rng::new(seed);
+    let specks = 2 + (noise * 12.0).round() as u32;
+    let (w, h) = (canvas.width as f64, canvas.height as f64);
+    let clear = |x: f64, y: f64| keep_clear.is_some_and(|r| r.contains(x, y));
+    for _ in 0..specks {
+        let (x, y) = (rng.range_f64(0.0, w), rng.range_f64(0.0, h));
+        let radius = canvas.px(rng.range_f64(0.05, 0.22));
+        let shade = rng.range_u32(40, 110) as u8;
+        let opacity = rng.range_f64(0.6, 0.95);
+        if !clear(x, y) {
+            canvas.fill_disc(x, y, radius, Rgb(shade, shade, shade.saturating_add(4)), opacity);
+        }
+    }
+    if rng.chance(noise * 0.7) {
+        // A hair: a thin, gently curving random walk a few millimetres long.
+        let (mut x, mut y) = (rng.range_f64(0.0, w), rng.range_f64(0.0, h));
+        let mut heading = rng.range_f64(0.0, std::f64::consts::TAU);
+        let steps = rng.range_u32(30, 90);
+        let step = canvas.px(0.12);
+        let radius = canvas.px(0.035);
+        for _ in 0..steps {
+            if !clear(x, y) {
+                canvas.fill_disc(x, y, radius, Rgb(50, 45, 40), 0.7);
+            }
+            heading += rng.range_f64(-0.12, 0.12);
+            x += heading.cos() * step;
+            y += heading.sin() * step;
+        }
+    }
+}
+
+/// Adds sensor noise, paper grain and a slight fall-off of the lamp towards
+/// both edges. `noise` (0..1) scales the sensor noise; grain is always there.
+pub(crate) fn sensor(canvas: &mut Canvas, seed: u64, noise: f32) {
+    let (w, ch) = (canvas.width, canvas.channels);
+    if w == 0 {
+        return;
+    }
+    let sigma = 1.3 + 7.0 * f64::from(noise.clamp(0.0, 1.0));
+    // Two random nibbles summed give a triangular distribution, sd ~6.5.
+    let table: Vec<i16> = (0..256u32)
+        .map(|b| {
+            let t = f64::from((b >> 4) + (b & 15)) - 15.0;
+            (t / 6.52 * sigma).round() as i16
+        })
+        .collect();
+    let falloff: Vec<i16> = (0..w)
+        .map(|x| {
+            let t = (x as f64 + 0.5) / w as f64 * 2.0 - 1.0;
+            -(3.0 * t * t * t * t).round() as i16
+        })
+        .collect();
+    for (y, row) in canvas.data.chunks_exact_mut(w * ch).enumerate() {
+        let mut rng = Rng::new(mix(seed ^ (y as u64).wrapping_mul(0xA24B_AED4_963E_E407)));
+        let mut bits = 0u64;
+        for (x, px) in row.chunks_exact_mut(ch).enumerate() {
+            if x % 8 == 0 {
+                bits = rng.next_u64();
+            }
+            let offset = table[(bits & 0xFF) as usize] + falloff[x];
+            bits >>= 8;
+            for v in px {
+                *v = (i16::from(*v) + offset).clamp(0, 255) as u8;
+            }
+        }
+    }
+}
+
+/// Wraps the canvas up as a page of `format` (a gray canvas for Gray8 and
+/// Bw1, an RGB canvas for Rgb8). Black and white thresholds at 128.
+pub(crate) fn into_page(canvas: Canvas, format: PixelFormat, dpi: u32) -> Page {
+    let header = PageHeader {
+        width: canvas.width as u32,
+        height: Some(canvas.height as u32),
+        format,
+        dpi_x: dpi,
+        dpi_y: dpi,
+    };
+    let data = match format {
+        PixelFormat::Rgb8 | PixelFormat::Gray8 => canvas.data,
+        PixelFormat::Bw1 => {
+            let row_bytes = format.row_bytes(header.width);
+            let mut packed = vec![0u8; row_bytes * canvas.height];
+            if canvas.width > 0 {
+                for (src, dst) in canvas
+                    .data
+                    .chunks_exact(canvas.width)
+                    .zip(packed.chunks_exact_mut(row_bytes))
+                {
+                    for (byte, pixels) in dst.iter_mut().zip(src.chunks(8)) {
+                        let mut bits = 0u8;
+                        for (k, &v) in pixels.iter().enumerate() {
+                            if v < 128 {
+                                bits |= 0x80 >> k;
+                            }
+                        }
+                        *byte = bits;
+                    }
+                }
+            }
+            packed
+        }
+    };
+    Page { header, data }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turning_twice_is_identity_and_moves_the_first_pixel_last() {
+        let mut c = Canvas::new(3, 2, 3, 1.0, Rgb(1, 2, 3));
+        c.data[0..3].copy_from_slice(&[9, 8, 7]);
+        let original = c.data.clone();
+        turn_180(&mut c);
+        assert_eq!(&c.data[15..18], &[9, 8, 7]);
+        turn_180(&mut c);
+        assert_eq!(c.data, original);
+    }
+
+    #[test]
+    fn skew_by_zero_keeps_the_image() {
+        let mut c = Canvas::new(20, 10, 1, 1.0, Rgb(200, 200, 200));
+        c.fill_rect(Rect::new(3.0, 2.0, 5.0, 4.0), Rgb::BLACK);
+        let s = skew(&c, 0.0, Rgb(200, 200, 200));
+        assert_eq!(s.data, c.data);
+    }
+
+    #[test]
+    fn black_and_white_packs_msb_first_with_one_black() {
+        let mut c = Canvas::new(10, 1, 1, 1.0, Rgb(255, 255, 255));
+        c.data[0] = 0;
+        c.data[9] = 10;
+        let page = into_page(c, PixelFormat::Bw1, 100);
+        assert_eq!(page.data, vec![0x80, 0x40]);
+    }
+}

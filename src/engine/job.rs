@@ -1,0 +1,708 @@
+//! One job on its worker thread: opens the device, runs the transfer with
+//! the engine's callback, status handler and page observer, and turns
+//! everything that happens into events.
+
+use super::preview::Downscaler;
+use super::{
+    EngineConfig, Event, EventSink, EngineStats, JobId, JobSummary, QuestionId, UploadReport, Work,
+};
+use crate::clock::{CancelToken, SharedClock};
+use crate::device;
+use crate::output::file::FileDestination;
+use crate::output::naming::OutputPattern;
+use crate::raster::{Band, PageHeader};
+use crate::transfer::{
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
+    DriverError, Flow, Interrupted, Item, ItemFlags, MessageKind, Outcome, PageData, PageGo,
+    PageObserver, PageStart, ScanSettings, Side, StatusAnswer, StatusCode, StatusFlow,
+    StatusHandler, StatusOutcome, StreamAnswer, StreamRequest, Totals, Transfer, TransferCallback,
+    TransferError, TransferMessage, TransferOptions, UploadSource,
+};
+use crossbeam_channel::Receiver;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where a scan's pages go.
+#[derive(Debug, Clone)]
+pub enum OutputTarget {
+    /// One file per page, named by a pattern with `{n}`.
+    Files {
+        /// The pattern.
+        pattern: OutputPattern,
+        /// Replace existing files.
+        overwrite: bool,
+    },
+    /// One multipage document (PDF or TIFF).
+    Document {
+        /// The document's path.
+        path: PathBuf,
+        /// Replace an existing file.
+        overwrite: bool,
+    },
+}
+
+/// What a job is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for the device to warm up (percent when known).
+    WarmingUp(Option<u8>),
+    /// Pages are flowing.
+    Scanning,
+    /// Bytes go to the device.
+    Uploading,
+}
+
+/// Throttled progress of a job.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// The stage.
+    pub stage: Stage,
+    /// Page in progress (delivered numbering), 0 before the first.
+    pub page: u32,
+    /// Pages asked for (None: until the feeder is empty).
+    pub pages_total: Option<u32>,
+    /// Side of the page in progress.
+    pub side: Side,
+    /// Percent of the page in progress (-1 unknown).
+    pub percent: i32,
+    /// Bytes written to the current stream.
+    pub bytes: u64,
+    /// Completed pages per minute since the first page began.
+    pub pages_per_minute: f64,
+}
+
+/// The worker of one job.
+pub(crate) struct Worker {
+    pub(crate) job: JobId,
+    pub(crate) device: String,
+    pub(crate) config: EngineConfig,
+    pub(crate) sink: EventSink,
+    pub(crate) stats: EngineStats,
+    pub(crate) cancel: CancelToken,
+    pub(crate) stop_after_page: Arc<AtomicBool>,
+    pub(crate) answers: Receiver<(QuestionId, StatusAnswer)>,
+}
+
+fn open_error(error: impl std::fmt::Display, code: StatusCode) -> TransferError {
+    TransferError {
+        code,
+        page: None,
+        pages_completed: 0,
+        message: error.to_string(),
+    }
+}
+
+impl Worker {
+    pub(crate) fn run(self, work: Work) {
+        self.sink.send(Event::JobStarted {
+            job: self.job,
+            device: self.device.clone(),
+        });
+        let driver = match device::open(&self.device) {
+            Ok(driver) => driver,
+            Err(e) => {
+                let code = match &e {
+                    device::DeviceOpenError::Id(_) => StatusCode::INVALID_COMMAND,
+                    device::DeviceOpenError::Driver(d) => d.code(),
+                };
+                self.finish(Err(open_error(
+                    format!("cannot open device {}: {e}", self.device),
+                    code,
+                )));
+                return;
+            }
+        };
+        let mut driver = CountingDriver {
+            inner: driver,
+            device: self.device.clone(),
+            stats: self.stats.clone(),
+        };
+        let result = match work {
+            Work::Scan {
+                settings,
+                output,
+                interactive,
+            } => self.scan(&mut driver, &settings, output, interactive),
+            Work::Upload { files, folder } => self.upload(&mut driver, &files, &folder),
+            Work::Download {
+                item,
+                path,
+                overwrite,
+            } => self.download(
+                &mut driver,
+                &item,
+                OutputTarget::Document { path, overwrite },
+            ),
+            Work::ListItems => {
+                self.sink.send(Event::Items {
+                    job: self.job,
+                    result: Ok(driver.items()),
+                });
+                Ok(JobSummary {
+                    outcome: Outcome::Completed,
+                    totals: Totals::default(),
+                    files: Vec::new(),
+                })
+            }
+        };
+        self.finish(result);
+    }
+
+    fn finish(&self, result: Result<JobSummary, TransferError>) {
+        self.sink.send(Event::JobFinished {
+            job: self.job,
+            result,
+        });
+    }
+
+    fn options(&self) -> TransferOptions {
+        TransferOptions {
+            clock: self.config.clock.clone(),
+            cancel: self.cancel.clone(),
+            no_data_timeout: self.config.no_data_timeout,
+        }
+    }
+
+    fn scan(
+        &self,
+        driver: &mut dyn Driver,
+        settings: &ScanSettings,
+        output: OutputTarget,
+        interactive: bool,
+    ) -> Result<JobSummary, TransferError> {
+        let mut settings = settings.clone();
+        settings.multipage = matches!(output, OutputTarget::Document { .. });
+        let document = match &output {
+            OutputTarget::Document { path, .. } => Some(path.clone()),
+            OutputTarget::Files { .. } => None,
+        };
+        let progress = Arc::new(Mutex::new(ProgressState::new(
+            self.config.clock.clone(),
+            self.config.progress_interval,
+            if settings.pages > 0 {
+                Some(settings.pages)
+            } else {
+                None
+            },
+        )));
+        let observer = Arc::new(JobObserver {
+            job: self.job,
+            sink: self.sink.clone(),
+            max_width: self.config.preview_width,
+            document,
+            state: Mutex::new(None),
+        });
+        let mut handler = EngineHandler {
+            job: self.job,
+            sink: self.sink.clone(),
+            interactive,
+            answers: self.answers.clone(),
+            next_question: 1,
+            progress: progress.clone(),
+        };
+        let mut callback = JobCallback {
+            job: self.job,
+            sink: self.sink.clone(),
+            output,
+            stop_after_page: self.stop_after_page.clone(),
+            current: None,
+            files: Vec::new(),
+            progress,
+        };
+        let item = settings.source.item_name();
+        let mut transfer = Transfer::new(driver, self.options())
+            .with_status_handler(&mut handler)
+            .with_observer(observer);
+        let result = transfer.download(item, 0, &settings, &mut callback);
+        let totals = transfer.totals();
+        result.map(|outcome| JobSummary {
+            outcome,
+            totals,
+            files: callback.files,
+        })
+    }
+
+    fn download(
+        &self,
+        driver: &mut dyn Driver,
+        item: &str,
+        output: OutputTarget,
+    ) -> Result<JobSummary, TransferError> {
+        let progress = Arc::new(Mutex::new(ProgressState::new(
+            self.config.clock.clone(),
+            self.config.progress_interval,
+            Some(1),
+        )));
+        let mut callback = JobCallback {
+            job: self.job,
+            sink: self.sink.clone(),
+            output,
+            stop_after_page: self.stop_after_page.clone(),
+            current: None,
+            files: Vec::new(),
+            progress,
+        };
+        let mut transfer = Transfer::new(driver, self.options());
+        let result = transfer.download(item, 0, &ScanSettings::default(), &mut callback);
+        let totals = transfer.totals();
+        result.map(|outcome| JobSummary {
+            outcome,
+            totals,
+            files: callback.files,
+        })
+    }
+
+    fn upload(
+        &self,
+        driver: &mut dyn Driver,
+        files: &[PathBuf],
+        folder: &str,
+    ) -> Result<JobSummary, TransferError> {
+        let mut totals = Totals::default();
+        let mut cancelled = false;
+        for file in files {
+            if self.cancel.is_cancelled() {
+                cancelled = true;
+                break;
+            }
+            let result = self.upload_one(driver, file, folder);
+            match &result {
+                Ok(_) => totals.delivered += 1,
+                Err(_) if self.cancel.is_cancelled() => {
+                    cancelled = true;
+                }
+                Err(_) => totals.skipped += 1,
+            }
+            self.sink.send(Event::Uploaded {
+                job: self.job,
+                report: UploadReport {
+                    file: file.clone(),
+                    result,
+                },
+            });
+            if cancelled {
+                break;
+            }
+        }
+        Ok(JobSummary {
+            outcome: if cancelled {
+                Outcome::Cancelled
+            } else {
+                Outcome::Completed
+            },
+            totals,
+            files: Vec::new(),
+        })
+    }
+
+    fn upload_one(
+        &self,
+        driver: &mut dyn Driver,
+        file: &std::path::Path,
+        folder: &str,
+    ) -> Result<(Item, u64), String> {
+        let mut source = std::fs::File::open(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let size = source.metadata().map(|m| m.len()).ok();
+        if size.is_some_and(|s| s == 0) {
+            return Err(format!("{} is empty", file.display()));
+        }
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| format!("{} has no file name", file.display()))?;
+        self.stats.update(&self.device, |s| s.uploads += 1);
+        let mut transfer = Transfer::new(driver, self.options());
+        let item = transfer
+            .create_child_item(folder, &name)
+            .map_err(|e| e.message)?;
+        let job = self.job;
+        let sink = self.sink.clone();
+        let mut on_message = |message: &TransferMessage| {
+            sink.send(Event::Transfer {
+                job,
+                message: message.clone(),
+            });
+            Flow::Continue
+        };
+        let stored = transfer
+            .upload(&item.full_name, &mut source, size, &mut on_message)
+            .map_err(|e| e.message)?;
+        Ok((item, stored))
+    }
+}
+
+/// Keeps progress and throttles its events.
+struct ProgressState {
+    clock: SharedClock,
+    interval: Duration,
+    last_sent: Option<Duration>,
+    first_page_at: Option<Duration>,
+    completed: u32,
+    current: Progress,
+}
+
+impl ProgressState {
+    fn new(clock: SharedClock, interval: Duration, total: Option<u32>) -> ProgressState {
+        ProgressState {
+            clock,
+            interval,
+            last_sent: None,
+            first_page_at: None,
+            completed: 0,
+            current: Progress {
+                stage: Stage::Scanning,
+                page: 0,
+                pages_total: total,
+                side: Side::Front,
+                percent: 0,
+                bytes: 0,
+                pages_per_minute: 0.0,
+            },
+        }
+    }
+
+    /// Folds a message in; returns progress to send when it is due.
+    fn message(&mut self, message: &TransferMessage) -> Option<Progress> {
+        let now = self.clock.now();
+        let mut force = false;
+        match message.kind {
+            MessageKind::Status => {
+                if self.first_page_at.is_none() {
+                    self.first_page_at = Some(now);
+                }
+                if message.page != self.current.page || self.current.stage != Stage::Scanning {
+                    force = true;
+                }
+                self.current.stage = Stage::Scanning;
+                self.current.page = message.page;
+                self.current.side = message.side;
+                self.current.percent = message.percent;
+                self.current.bytes = message.bytes;
+            }
+            MessageKind::EndOfStream => {
+                self.completed += 1;
+                force = true;
+            }
+            MessageKind::NewPage => {
+                self.completed = message.page.saturating_sub(1);
+                force = true;
+            }
+            _ => return None,
+        }
+        if let Some(start) = self.first_page_at {
+            let minutes = (now.saturating_sub(start)).as_secs_f64() / 60.0;
+            if minutes > 0.0 {
+                self.current.pages_per_minute = f64::from(self.completed) / minutes;
+            }
+        }
+        self.due(now, force)
+    }
+
+    fn warming(&mut self, percent: Option<u8>) -> Option<Progress> {
+        self.current.stage = Stage::WarmingUp(percent);
+        let now = self.clock.now();
+        self.due(now, true)
+    }
+
+    fn due(&mut self, now: Duration, force: bool) -> Option<Progress> {
+        let due = force
+            || self
+                .last_sent
+                .is_none_or(|last| now.saturating_sub(last) >= self.interval);
+        if due {
+            self.last_sent = Some(now);
+            Some(self.current)
+        } else {
+            None
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The engine's transfer callback: hands out file destinations, turns
+/// messages into events, and implements "stop after this page".
+struct JobCallback {
+    job: JobId,
+    sink: EventSink,
+    output: OutputTarget,
+    stop_after_page: Arc<AtomicBool>,
+    current: Option<PathBuf>,
+    files: Vec<PathBuf>,
+    progress: Arc<Mutex<ProgressState>>,
+}
+
+impl TransferCallback for JobCallback {
+    fn next_stream(&mut self, request: &StreamRequest) -> StreamAnswer {
+        if self.stop_after_page.load(Ordering::SeqCst) {
+            return StreamAnswer::Cancel;
+        }
+        let (path, overwrite) = match &self.output {
+            OutputTarget::Files { pattern, overwrite } => {
+                (pattern.path_for(request.page), *overwrite)
+            }
+            OutputTarget::Document { path, overwrite } => (path.clone(), *overwrite),
+        };
+        match FileDestination::create(&path, overwrite) {
+            Ok(dest) => {
+                self.current = Some(path);
+                StreamAnswer::Stream(Box::new(dest))
+            }
+            Err(e) => StreamAnswer::Fail(format!("{}: {e}", path.display())),
+        }
+    }
+
+    fn message(&mut self, message: &TransferMessage) -> Flow {
+        self.sink.send(Event::Transfer {
+            job: self.job,
+            message: message.clone(),
+        });
+        let due = lock(&self.progress).message(message);
+        if let Some(progress) = due {
+            self.sink.send(Event::Progress {
+                job: self.job,
+                progress,
+            });
+        }
+        match message.kind {
+            MessageKind::EndOfStream => {
+                if let Some(path) = self.current.clone() {
+                    self.files.push(path.clone());
+                    if matches!(self.output, OutputTarget::Files { .. }) {
+                        self.sink.send(Event::PageDone {
+                            job: self.job,
+                            page: message.page,
+                            side: message.side,
+                            path: Some(path),
+                        });
+                    }
+                }
+                Flow::Continue
+            }
+            MessageKind::NewPage if self.stop_after_page.load(Ordering::SeqCst) => Flow::Cancel,
+            _ => Flow::Continue,
+        }
+    }
+}
+
+/// The application's handler in the status chain: reports every status,
+/// and asks a person about errors when the job is interactive.
+struct EngineHandler {
+    job: JobId,
+    sink: EventSink,
+    interactive: bool,
+    answers: Receiver<(QuestionId, StatusAnswer)>,
+    next_question: QuestionId,
+    progress: Arc<Mutex<ProgressState>>,
+}
+
+impl StatusHandler for EngineHandler {
+    fn handle(&mut self, status: &DeviceStatus, cancel: &CancelToken) -> StatusAnswer {
+        self.sink.send(Event::DeviceStatus {
+            job: self.job,
+            status: status.clone(),
+        });
+        if matches!(
+            status.code,
+            StatusCode::WARMING_UP | StatusCode::CALIBRATING
+        ) {
+            let due = lock(&self.progress).warming(status.percent);
+            if let Some(progress) = due {
+                self.sink.send(Event::Progress {
+                    job: self.job,
+                    progress,
+                });
+            }
+        }
+        if !status.code.is_error() || !self.interactive {
+            return StatusAnswer::NotHandled;
+        }
+        let question = self.next_question;
+        self.next_question += 1;
+        self.sink.send(Event::Question {
+            job: self.job,
+            question,
+            status: status.clone(),
+        });
+        let answer = loop {
+            if cancel.is_cancelled() {
+                break StatusAnswer::Cancel;
+            }
+            match self.answers.recv() {
+                Ok((id, answer)) if id == question => break answer,
+                // The cancel hook sends question 0.
+                Ok((0, _)) => break StatusAnswer::Cancel,
+                Ok(_) => continue,
+                Err(_) => break StatusAnswer::Cancel,
+            }
+        };
+        self.sink.send(Event::QuestionClosed {
+            job: self.job,
+            question,
+        });
+        answer
+    }
+}
+
+/// The engine's page observer: preview rows and page lifecycle events.
+struct JobObserver {
+    job: JobId,
+    sink: EventSink,
+    max_width: u32,
+    document: Option<PathBuf>,
+    state: Mutex<Option<(u32, Side, Downscaler)>>,
+}
+
+impl PageObserver for JobObserver {
+    fn page_data(&self, page: u32, side: Side, header: &PageHeader) {
+        let downscaler = Downscaler::new(page, *header, self.max_width);
+        let preview_size = downscaler.size();
+        *lock(&self.state) = Some((page, side, downscaler));
+        self.sink.send(Event::PageStarted {
+            job: self.job,
+            page,
+            side,
+            header: *header,
+            preview_size,
+        });
+    }
+
+    fn raw_band(&self, _page: u32, _band: &Band) {}
+
+    fn filtered_band(&self, band: &Band) {
+        let preview = lock(&self.state)
+            .as_mut()
+            .and_then(|(_, _, d)| d.push(band));
+        if let Some(band) = preview {
+            self.sink.send(Event::Preview {
+                job: self.job,
+                band,
+            });
+        }
+    }
+
+    fn page_end(&self, page: u32, kept: bool) {
+        let state = lock(&self.state).take();
+        if kept {
+            let side = state.as_ref().map(|s| s.1).unwrap_or_default();
+            if let Some((_, _, mut downscaler)) = state
+                && let Some(band) = downscaler.flush()
+            {
+                self.sink.send(Event::Preview {
+                    job: self.job,
+                    band,
+                });
+            }
+            if let Some(path) = &self.document {
+                self.sink.send(Event::PageDone {
+                    job: self.job,
+                    page,
+                    side,
+                    path: Some(path.clone()),
+                });
+            }
+        } else {
+            self.sink.send(Event::PageAbandoned {
+                job: self.job,
+                page,
+            });
+        }
+    }
+}
+
+/// Wraps a device to count its acquisitions and the bytes it sends.
+struct CountingDriver {
+    inner: Box<dyn Driver>,
+    device: String,
+    stats: EngineStats,
+}
+
+impl Driver for CountingDriver {
+    fn info(&self) -> DeviceInfo {
+        self.inner.info()
+    }
+    fn items(&self) -> Item {
+        self.inner.items()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn acquire(
+        &mut self,
+        request: &AcquireRequest,
+        sink: &mut dyn AcquireSink,
+    ) -> Result<AcquireEnd, DriverError> {
+        self.stats.update(&self.device, |s| s.acquisitions += 1);
+        let mut counting = CountingSink {
+            inner: sink,
+            device: &self.device,
+            stats: &self.stats,
+        };
+        self.inner.acquire(request, &mut counting)
+    }
+    fn status_handler(&mut self) -> Option<Box<dyn StatusHandler>> {
+        self.inner.status_handler()
+    }
+    fn scans_children_in_one_pass(&self, folder: &Item) -> bool {
+        self.inner.scans_children_in_one_pass(folder)
+    }
+    fn upload(&mut self, item: &Item, source: &mut dyn UploadSource) -> Result<u64, DriverError> {
+        self.inner.upload(item, source)
+    }
+    fn create_child_item(
+        &mut self,
+        parent: &Item,
+        name: &str,
+        flags: ItemFlags,
+    ) -> Result<Item, DriverError> {
+        self.inner.create_child_item(parent, name, flags)
+    }
+}
+
+struct CountingSink<'a> {
+    inner: &'a mut dyn AcquireSink,
+    device: &'a str,
+    stats: &'a EngineStats,
+}
+
+impl AcquireSink for CountingSink<'_> {
+    fn begin_page(&mut self, start: PageStart) -> PageGo {
+        self.inner.begin_page(start)
+    }
+    fn start_data(&mut self, data: PageData) -> StatusFlow {
+        self.inner.start_data(data)
+    }
+    fn band(&mut self, band: &Band) -> StatusFlow {
+        let n = band.data.len() as u64;
+        self.stats.update(self.device, |s| s.bytes_read += n);
+        self.inner.band(band)
+    }
+    fn encoded(&mut self, bytes: &[u8]) -> StatusFlow {
+        let n = bytes.len() as u64;
+        self.stats.update(self.device, |s| s.bytes_read += n);
+        self.inner.encoded(bytes)
+    }
+    fn progress(&mut self, percent: i32) -> StatusFlow {
+        self.inner.progress(percent)
+    }
+    fn end_page(&mut self) -> StatusFlow {
+        self.inner.end_page()
+    }
+    fn device_status(&mut self, code: StatusCode, percent: Option<u8>) -> StatusOutcome {
+        self.inner.device_status(code, percent)
+    }
+    fn wait(&mut self, duration: Duration) -> Result<(), Interrupted> {
+        self.inner.wait(duration)
+    }
+    fn cancel_token(&self) -> CancelToken {
+        self.inner.cancel_token()
+    }
+    fn clock(&self) -> SharedClock {
+        self.inner.clock()
+    }
+}

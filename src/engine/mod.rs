@@ -1,0 +1,629 @@
+//! The engine: runs jobs on worker threads for the GUI and the CLI alike.
+//!
+//! A coordinator thread owns the device queues; every running job has its
+//! own worker thread (jobs on different devices run at the same time; work
+//! for a busy device waits in that device's queue and says so with
+//! [`Event::JobQueued`]). The front end sends [`Command`]s and drains
+//! [`Event`]s over bounded crossbeam channels; after every event the engine
+//! calls the waker the front end gave it (the GUI points it at
+//! `request_repaint`). Nothing here knows about egui.
+//!
+//! Questions of the device-status chain that need a person (a paper jam)
+//! go out as [`Event::Question`] and come back as [`Command::Answer`]; the
+//! job waits for the answer, cancellably, and the no-data timeout is
+//! paused meanwhile.
+
+mod job;
+mod preview;
+mod stats;
+
+pub use job::{OutputTarget, Progress, Stage};
+pub use preview::PreviewBand;
+pub use stats::{DeviceStats, EngineStats};
+
+use crate::clock::{CancelToken, SharedClock, SystemClock};
+use crate::raster::PageHeader;
+use crate::transfer::{
+    DeviceStatus, Item, Outcome, ScanSettings, Side, StatusAnswer, Totals, TransferError,
+    TransferMessage,
+};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// Identifies a job (chosen by the front end, unique per engine).
+pub type JobId = u64;
+
+/// Identifies a question to a person.
+pub type QuestionId = u64;
+
+/// A callback that wakes the front end (e.g. `ctx.request_repaint()`).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Engine settings.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Time source for jobs, pacing and progress throttling.
+    pub clock: SharedClock,
+    /// How long a device may send nothing while a job waits on it.
+    pub no_data_timeout: Duration,
+    /// Smallest interval between two progress events of a job.
+    pub progress_interval: Duration,
+    /// Widest preview band sent to the front end (pages are downscaled by
+    /// a whole factor to fit).
+    pub preview_width: u32,
+    /// Capacity of the event channel.
+    pub event_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            clock: SystemClock::shared(),
+            no_data_timeout: Duration::from_secs(30),
+            progress_interval: Duration::from_millis(100),
+            preview_width: 1024,
+            event_capacity: 4096,
+        }
+    }
+}
+
+/// What the front end asks of the engine.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Scan with `settings` from `device` into `output`.
+    Scan {
+        /// The job's id.
+        job: JobId,
+        /// Device id (`sim:...`).
+        device: String,
+        /// Scan settings.
+        settings: ScanSettings,
+        /// Where pages go.
+        output: OutputTarget,
+        /// True when a person can answer device questions (GUI); false for
+        /// the non-interactive policy (CLI): errors are not handled.
+        interactive: bool,
+    },
+    /// Uploads files into a storage folder of a device.
+    Upload {
+        /// The job's id.
+        job: JobId,
+        /// Device id.
+        device: String,
+        /// Files to upload, each into a new child item.
+        files: Vec<PathBuf>,
+        /// Storage folder (item path), e.g. `Storage`.
+        folder: String,
+    },
+    /// Downloads one stored file of a device.
+    Download {
+        /// The job's id.
+        job: JobId,
+        /// Device id.
+        device: String,
+        /// Item path, e.g. `Storage/report.pdf`.
+        item: String,
+        /// Where to save it.
+        path: PathBuf,
+        /// Replace an existing file.
+        overwrite: bool,
+    },
+    /// Lists a device's items.
+    ListItems {
+        /// The job's id (answers come back with it).
+        job: JobId,
+        /// Device id.
+        device: String,
+    },
+    /// Cancels a running or queued job.
+    Cancel {
+        /// The job.
+        job: JobId,
+    },
+    /// Lets a feeder job finish the current page, then stop.
+    StopAfterPage {
+        /// The job.
+        job: JobId,
+    },
+    /// A person's answer to a question.
+    Answer {
+        /// The job.
+        job: JobId,
+        /// The question.
+        question: QuestionId,
+        /// Handled (retry), Cancel (stop), NotHandled (fail).
+        answer: StatusAnswer,
+    },
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSummary {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Page counts.
+    pub totals: Totals,
+    /// Files written (per-page files, or the one document).
+    pub files: Vec<PathBuf>,
+}
+
+/// One file of an upload, and how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadReport {
+    /// The local file.
+    pub file: PathBuf,
+    /// The item created on the device, or why it failed.
+    pub result: Result<(Item, u64), String>,
+}
+
+/// What the engine tells the front end.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The job waits behind `ahead` other jobs of the same device.
+    JobQueued {
+        /// The job.
+        job: JobId,
+        /// The device it waits for.
+        device: String,
+        /// Jobs ahead of it.
+        ahead: usize,
+    },
+    /// The job started on its device.
+    JobStarted {
+        /// The job.
+        job: JobId,
+        /// The device.
+        device: String,
+    },
+    /// A transfer message, exactly as the callback received it.
+    Transfer {
+        /// The job.
+        job: JobId,
+        /// The message.
+        message: TransferMessage,
+    },
+    /// A device status went through the handler chain.
+    DeviceStatus {
+        /// The job.
+        job: JobId,
+        /// The status.
+        status: DeviceStatus,
+    },
+    /// A person must decide (Retry / Stop) about a device condition.
+    Question {
+        /// The job.
+        job: JobId,
+        /// Answer with this id.
+        question: QuestionId,
+        /// The condition.
+        status: DeviceStatus,
+    },
+    /// A question is no longer open (answered or the job ended).
+    QuestionClosed {
+        /// The job.
+        job: JobId,
+        /// The question.
+        question: QuestionId,
+    },
+    /// Throttled progress of a job.
+    Progress {
+        /// The job.
+        job: JobId,
+        /// Where the job is.
+        progress: Progress,
+    },
+    /// A page's rows start (again after a retry): the preview restarts.
+    PageStarted {
+        /// The job.
+        job: JobId,
+        /// Page number (delivered numbering).
+        page: u32,
+        /// Side.
+        side: Side,
+        /// The full-resolution page header.
+        header: PageHeader,
+        /// The preview's size: width and (when known) height.
+        preview_size: (u32, Option<u32>),
+    },
+    /// Downscaled rows of the page in progress, after the point filters.
+    Preview {
+        /// The job.
+        job: JobId,
+        /// The rows.
+        band: PreviewBand,
+    },
+    /// A page is complete and saved.
+    PageDone {
+        /// The job.
+        job: JobId,
+        /// Page number.
+        page: u32,
+        /// Side.
+        side: Side,
+        /// The file it is in.
+        path: Option<PathBuf>,
+    },
+    /// The page in progress was abandoned (cancel, fault).
+    PageAbandoned {
+        /// The job.
+        job: JobId,
+        /// Page number.
+        page: u32,
+    },
+    /// One file of an upload finished (or failed).
+    Uploaded {
+        /// The job.
+        job: JobId,
+        /// The report.
+        report: UploadReport,
+    },
+    /// A device's item tree.
+    Items {
+        /// The job that asked.
+        job: JobId,
+        /// The tree, or why it could not be read.
+        result: Result<Item, String>,
+    },
+    /// The job ended; always the job's last event.
+    JobFinished {
+        /// The job.
+        job: JobId,
+        /// Completed, EndOfMedia, Cancelled, or the error.
+        result: Result<JobSummary, TransferError>,
+    },
+}
+
+impl Event {
+    /// The job an event belongs to.
+    pub fn job(&self) -> JobId {
+        match self {
+            Event::JobQueued { job, .. }
+            | Event::JobStarted { job, .. }
+            | Event::Transfer { job, .. }
+            | Event::DeviceStatus { job, .. }
+            | Event::Question { job, .. }
+            | Event::QuestionClosed { job, .. }
+            | Event::Progress { job, .. }
+            | Event::PageStarted { job, .. }
+            | Event::Preview { job, .. }
+            | Event::PageDone { job, .. }
+            | Event::PageAbandoned { job, .. }
+            | Event::Uploaded { job, .. }
+            | Event::Items { job, .. }
+            | Event::JobFinished { job, .. } => *job,
+        }
+    }
+}
+
+/// Sends events and wakes the front end.
+#[derive(Clone)]
+pub(crate) struct EventSink {
+    tx: Sender<Event>,
+    waker: Waker,
+}
+
+impl EventSink {
+    pub(crate) fn send(&self, event: Event) {
+        // A front end that went away cannot be told anything more.
+        let _gone = self.tx.send(event);
+        (self.waker)();
+    }
+}
+
+/// What the coordinator knows of a running job.
+pub(crate) struct JobControl {
+    pub(crate) cancel: CancelToken,
+    pub(crate) stop_after_page: Arc<AtomicBool>,
+    pub(crate) answers: Sender<(QuestionId, StatusAnswer)>,
+}
+
+enum Internal {
+    Front(Command),
+    Finished { device: String, job: JobId },
+    Shutdown,
+}
+
+struct Pending {
+    job: JobId,
+    work: Work,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Work {
+    Scan {
+        settings: ScanSettings,
+        output: OutputTarget,
+        interactive: bool,
+    },
+    Upload {
+        files: Vec<PathBuf>,
+        folder: String,
+    },
+    Download {
+        item: String,
+        path: PathBuf,
+        overwrite: bool,
+    },
+    ListItems,
+}
+
+/// The front end's handle on a running engine. Dropping it stops the
+/// coordinator after cancelling running jobs.
+pub struct Engine {
+    commands: Sender<Internal>,
+    events: Receiver<Event>,
+    stats: EngineStats,
+    coordinator: Option<thread::JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts the engine; `waker` is called after every event.
+    pub fn start(config: EngineConfig, waker: Waker) -> Engine {
+        let (event_tx, event_rx) = bounded(config.event_capacity.max(16));
+        let (command_tx, command_rx) = bounded::<Internal>(256);
+        let stats = EngineStats::default();
+        let sink = EventSink {
+            tx: event_tx,
+            waker,
+        };
+        let coordinator = Coordinator {
+            config,
+            sink,
+            stats: stats.clone(),
+            commands: command_tx.clone(),
+            busy: HashMap::new(),
+            queues: HashMap::new(),
+            running: Arc::new(Mutex::new(HashMap::new())),
+            workers: Vec::new(),
+        };
+        let handle = thread::Builder::new()
+            .name(String::from("streamscan-engine"))
+            .spawn(move || coordinator.run(command_rx))
+            .ok();
+        Engine {
+            commands: command_tx,
+            events: event_rx,
+            stats,
+            coordinator: handle,
+        }
+    }
+
+    /// Sends a command (never blocks for long: the queue is drained by the
+    /// coordinator at once). Returns false when the engine is gone.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.send(Internal::Front(command)).is_ok()
+    }
+
+    /// The event receiver (drain it with `try_recv` in a UI frame).
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// Per-device statistics (acquisitions, bytes read).
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _gone = self.commands.send(Internal::Shutdown);
+        // Unblock workers that wait to send events.
+        while self.events.try_recv().is_ok() {}
+        if let Some(handle) = self.coordinator.take() {
+            // Keep draining while the coordinator winds down.
+            while !handle.is_finished() {
+                while self.events.try_recv().is_ok() {}
+                thread::sleep(Duration::from_millis(1));
+            }
+            let _joined = handle.join();
+        }
+    }
+}
+
+struct Coordinator {
+    config: EngineConfig,
+    sink: EventSink,
+    stats: EngineStats,
+    commands: Sender<Internal>,
+    busy: HashMap<String, JobId>,
+    queues: HashMap<String, VecDeque<Pending>>,
+    running: Arc<Mutex<HashMap<JobId, JobControl>>>,
+    workers: Vec<thread::JoinHandle<()>>,
+}
+
+impl Coordinator {
+    fn run(mut self, commands: Receiver<Internal>) {
+        while let Ok(message) = commands.recv() {
+            match message {
+                Internal::Front(command) => self.command(command),
+                Internal::Finished { device, job } => {
+                    self.lock_running().remove(&job);
+                    if self.busy.get(&device) == Some(&job) {
+                        self.busy.remove(&device);
+                    }
+                    self.start_next(&device);
+                }
+                Internal::Shutdown => break,
+            }
+            self.workers.retain(|w| !w.is_finished());
+        }
+        for control in self.lock_running().values() {
+            control.cancel.cancel();
+        }
+        for worker in self.workers.drain(..) {
+            let _joined = worker.join();
+        }
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, JobControl>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Scan {
+                job,
+                device,
+                settings,
+                output,
+                interactive,
+            } => self.enqueue(
+                device,
+                Pending {
+                    job,
+                    work: Work::Scan {
+                        settings,
+                        output,
+                        interactive,
+                    },
+                },
+            ),
+            Command::Upload {
+                job,
+                device,
+                files,
+                folder,
+            } => self.enqueue(
+                device,
+                Pending {
+                    job,
+                    work: Work::Upload { files, folder },
+                },
+            ),
+            Command::Download {
+                job,
+                device,
+                item,
+                path,
+                overwrite,
+            } => self.enqueue(
+                device,
+                Pending {
+                    job,
+                    work: Work::Download {
+                        item,
+                        path,
+                        overwrite,
+                    },
+                },
+            ),
+            Command::ListItems { job, device } => self.enqueue(
+                device,
+                Pending {
+                    job,
+                    work: Work::ListItems,
+                },
+            ),
+            Command::Cancel { job } => {
+                if let Some(control) = self.lock_running().get(&job) {
+                    control.cancel.cancel();
+                    return;
+                }
+                for queue in self.queues.values_mut() {
+                    if let Some(index) = queue.iter().position(|p| p.job == job) {
+                        queue.remove(index);
+                        self.sink.send(Event::JobFinished {
+                            job,
+                            result: Ok(JobSummary {
+                                outcome: Outcome::Cancelled,
+                                totals: Totals::default(),
+                                files: Vec::new(),
+                            }),
+                        });
+                        return;
+                    }
+                }
+            }
+            Command::StopAfterPage { job } => {
+                if let Some(control) = self.lock_running().get(&job) {
+                    control.stop_after_page.store(true, Ordering::SeqCst);
+                }
+            }
+            Command::Answer {
+                job,
+                question,
+                answer,
+            } => {
+                if let Some(control) = self.lock_running().get(&job) {
+                    let _late = control.answers.send((question, answer));
+                }
+            }
+        }
+    }
+
+    fn enqueue(&mut self, device: String, pending: Pending) {
+        let queue = self.queues.entry(device.clone()).or_default();
+        queue.push_back(pending);
+        if self.busy.contains_key(&device) {
+            let ahead = queue.len();
+            let job = queue.back().map(|p| p.job).unwrap_or_default();
+            self.sink.send(Event::JobQueued { job, device, ahead });
+        } else {
+            self.start_next(&device);
+        }
+    }
+
+    fn start_next(&mut self, device: &str) {
+        let Some(pending) = self.queues.get_mut(device).and_then(VecDeque::pop_front) else {
+            return;
+        };
+        let job = pending.job;
+        let (answer_tx, answer_rx) = bounded(16);
+        let control = JobControl {
+            cancel: CancelToken::new(),
+            stop_after_page: Arc::new(AtomicBool::new(false)),
+            answers: answer_tx.clone(),
+        };
+        // A cancel wakes a job that waits for a person's answer.
+        control.cancel.on_cancel(move || {
+            let _late = answer_tx.try_send((0, StatusAnswer::Cancel));
+        });
+        let worker = job::Worker {
+            job,
+            device: device.to_string(),
+            config: self.config.clone(),
+            sink: self.sink.clone(),
+            stats: self.stats.clone(),
+            cancel: control.cancel.clone(),
+            stop_after_page: control.stop_after_page.clone(),
+            answers: answer_rx,
+        };
+        self.lock_running().insert(job, control);
+        self.busy.insert(device.to_string(), job);
+        let done = self.commands.clone();
+        let device_name = device.to_string();
+        let spawned = thread::Builder::new()
+            .name(format!("streamscan-job-{job}"))
+            .spawn(move || {
+                worker.run(pending.work);
+                let _gone = done.send(Internal::Finished {
+                    device: device_name,
+                    job,
+                });
+            });
+        match spawned {
+            Ok(handle) => self.workers.push(handle),
+            Err(e) => {
+                self.lock_running().remove(&job);
+                self.busy.remove(device);
+                self.sink.send(Event::JobFinished {
+                    job,
+                    result: Err(TransferError {
+                        code: crate::transfer::StatusCode::GENERAL_ERROR,
+                        page: None,
+                        pages_completed: 0,
+                        message: format!("cannot start a worker thread: {e}"),
+                    }),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Downscaled preview rows for the live view: the engine shrinks each
+//! page's rows by a whole factor (box filter) so that a front end draws the
+//! page as it streams without ever holding a full-resolution texture.
+
+use crate::raster::{Band, PageHeader, rgb_row};
+
+/// Downscaled RGB rows of a page in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewBand {
+    /// Page number.
+    pub page: u32,
+    /// First preview row of this band.
+    pub first_row: u32,
+    /// Rows in `rgb`.
+    pub rows: u32,
+    /// Preview width in pixels.
+    pub width: u32,
+    /// `rows * width * 3` bytes of RGB.
+    pub rgb: Vec<u8>,
+}
+
+/// Box-filter downscaler of one page's rows.
+pub(crate) struct Downscaler {
+    page: u32,
+    header: PageHeader,
+    factor: u32,
+    out_width: u32,
+    sums: Vec<u32>,
+    rows_in_sums: u32,
+    next_out_row: u32,
+    row_rgb: Vec<u8>,
+}
+
+impl Downscaler {
+    /// Prepares for `header`, shrinking to at most `max_width` pixels wide.
+    pub(crate) fn new(page: u32, header: PageHeader, max_width: u32) -> Downscaler {
+        let factor = header.width.div_ceil(max_width.max(1)).max(1);
+        let out_width = header.width.div_ceil(factor).max(1);
+        Downscaler {
+            page,
+            header,
+            factor,
+            out_width,
+            sums: vec![0; out_width as usize * 3],
+            rows_in_sums: 0,
+            next_out_row: 0,
+            row_rgb: Vec::with_capacity(header.width as usize * 3),
+        }
+    }
+
+    /// The preview's size (height when the page height is known).
+    pub(crate) fn size(&self) -> (u32, Option<u32>) {
+        (
+            self.out_width,
+            self.header.height.map(|h| h.div_ceil(self.factor)),
+        )
+    }
+
+    /// Adds full-resolution rows; returns the preview rows they completed.
+    pub(crate) fn push(&mut self, band: &Band) -> Option<PreviewBand> {
+        let row_bytes = self.header.row_bytes();
+        let mut out = Vec::new();
+        let first = self.next_out_row;
+        for row in band.row_iter(row_bytes) {
+            self.row_rgb.clear();
+            rgb_row(self.header.format, row, self.header.width as usize, &mut self.row_rgb);
+            for (x, px) in self.row_rgb.chunks_exact(3).enumerate() {
+                let o = (x / self.factor as usize) * 3;
+                self.sums[o] += u32::from(px[0]);
+                self.sums[o + 1] += u32::from(px[1]);
+                self.sums[o + 2] += u32::from(px[2]);
+            }
+            self.rows_in_sums += 1;
+            if self.rows_in_sums == self.factor {
+                self.emit_row(&mut out);
+            }
+        }
+        self.band(first, out)
+    }
+
+    /// Emits the last, partial block of rows at the end of the page.
+    pub(crate) fn flush(&mut self) -> Option<PreviewBand> {
+        let first = self.next_out_row;
+        let mut out = Vec::new();
+        if self.rows_in_sums > 0 {
+            self.emit_row(&mut out);
+        }
+        self.band(first, out)
+    }
+
+    fn band(&self, first: u32, rgb: Vec<u8>) -> Option<PreviewBand> {
+        if rgb.is_empty() {
+            return None;
+        }
+        Some(PreviewBand {
+            page: self.page,
+            first_row: first,
+            rows: self.next_out_row - first,
+            width: self.out_width,
+            rgb,
+        })
+    }
+
+    fn emit_row(&mut self, out: &mut Vec<u8>) {
+        let width = self.header.width;
+        for (ox, chunk) in self.sums.chunks_exact_mut(3).enumerate() {
+            let start = ox as u32 * self.factor;
+            let cols = (width - start).min(self.factor).max(1);
+            let n = cols * self.rows_in_sums.max(1);
+            for value in chunk.iter_mut() {
+                out.push((*value / n) as u8);
+                *value = 0;
+            }
+        }
+        self.rows_in_sums = 0;
+        self.next_out_row += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::{Page, PixelFormat};
+
+    #[test]
+    fn shrinks_by_a_whole_factor_and_averages() {
+        let mut page = Page::filled(10, 7, PixelFormat::Gray8, 300, 0);
+        for (i, v) in page.data.iter_mut().enumerate() {
+            *v = if (i % 10) < 5 { 0 } else { 200 };
+        }
+        let mut d = Downscaler::new(1, page.header, 4);
+        assert_eq!(d.size(), (4, Some(3)));
+        let mut rows = 0;
+        let mut last = None;
+        for band in page.bands(2) {
+            if let Some(b) = d.push(&band) {
+                assert_eq!(b.first_row, rows);
+                rows += b.rows;
+                last = Some(b);
+            }
+        }
+        if let Some(b) = d.flush() {
+            rows += b.rows;
+            last = Some(b);
+        }
+        assert_eq!(rows, 3);
+        let last = last.expect("rows");
+        // Columns 0-2 black, 3-5 mixed (2 black, 1 white), 6-8 white, 9 white.
+        assert_eq!(&last.rgb[0..3], &[0, 0, 0]);
+        assert_eq!(last.rgb[3], 66);
+        assert_eq!(last.rgb[6], 200);
+        assert_eq!(last.rgb[9], 200);
+    }
+}

@@ -1,0 +1,594 @@
+//! PDF documents, written object by object without a PDF library: one image
+//! per page, drawn over the whole page, with the MediaBox sized from the
+//! resolution (points = pixels * 72 / dpi).
+//!
+//! Colour and gray pages become JPEG images (`/DCTDecode`, at the
+//! configured quality); black-and-white pages stay 1-bit (`/FlateDecode`,
+//! `/Decode [1 0]` since the raster's 1 is black). A JPEG the device
+//! encoded is embedded as it is, never re-encoded: its size and components
+//! come from its SOF marker, its resolution from the page header, else its
+//! JFIF density, else 300 dpi.
+//!
+//! Pages are appended as they complete: each page's image, content stream
+//! and page object are written at `end_page`, and only their offsets are
+//! remembered. `finish` writes the page tree, the catalog, the
+//! cross-reference table and the trailer. An abandoned page is cut off the
+//! stream, so `finish` still yields a valid document of the completed
+//! pages. This module does not read PDF.
+
+use super::common::{RowProgress, Sink, check_header, invalid_data, invalid_input, out_of_order};
+use super::jpeg::encode_jpeg;
+use super::{EncodeOptions, FileFormat, PageEncoder};
+use crate::raster::{Band, PageHeader, PixelFormat};
+use crate::transfer::Destination;
+use flate2::Compression;
+use flate2::write::ZlibEncoder;
+use std::io::{self, Write};
+
+/// Object number of the catalog (written by `finish`).
+const CATALOG: u32 = 1;
+/// Object number of the page tree (written by `finish`).
+const PAGES: u32 = 2;
+/// Number of the first object written for a page.
+const FIRST_PAGE_OBJECT: u32 = 3;
+/// Resolution assumed for an encoded page that states none.
+const DEFAULT_DPI: u32 = 300;
+
+/// Writes pages into a PDF document (a one-page PDF too).
+pub struct PdfEncoder {
+    sink: Sink,
+    quality: u8,
+    /// At most this many pages (a per-page PDF takes one).
+    max_pages: Option<u32>,
+    stage: Stage,
+    /// Absolute position of the `%PDF` header (offsets count from here).
+    base: u64,
+    header_written: bool,
+    /// Offsets of objects 3, 4, ... (from `base`); catalog and page tree
+    /// are written last.
+    objects: Vec<u64>,
+    /// Object numbers of the completed pages.
+    page_objects: Vec<u32>,
+    /// Where the page in progress began, and how many objects existed.
+    page_start: u64,
+    objects_at_page_start: usize,
+    pages_at_page_start: usize,
+}
+
+/// Where the encoder stands.
+enum Stage {
+    /// Between pages.
+    Ready,
+    /// Raw rows of a page are arriving.
+    Raw(Box<RawPage>),
+    /// A device JPEG is being copied in.
+    Encoded(Box<EncodedPage>),
+    /// Completing a page failed: it is still open, for `abandon_page`.
+    Broken,
+    /// `finish` has run.
+    Finished,
+}
+
+/// A raw page in progress.
+struct RawPage {
+    progress: RowProgress,
+    image: RawImage,
+}
+
+/// The image data of a raw page as it accumulates.
+enum RawImage {
+    /// 8-bit samples, JPEG-encoded at `end_page`.
+    Samples(Vec<u8>),
+    /// 1-bit rows, compressed as they arrive.
+    Bits(ZlibEncoder<Vec<u8>>),
+}
+
+/// A device JPEG in progress.
+struct EncodedPage {
+    header: Option<PageHeader>,
+    /// Bytes held until the SOF marker has been seen.
+    pending: Vec<u8>,
+    /// What the SOF said, once seen (then the image object is open).
+    info: Option<JpegInfo>,
+    /// Object number of the image; the next one holds its length.
+    image_object: u32,
+    /// Bytes of JPEG data written into the image stream.
+    written: u64,
+}
+
+/// What a JPEG's header says about the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JpegInfo {
+    /// Pixels per row.
+    pub(crate) width: u32,
+    /// Rows (0 when a DNL marker defines them later).
+    pub(crate) height: u32,
+    /// Colour components: 1 gray, 3 YCbCr/RGB, 4 CMYK.
+    pub(crate) components: u8,
+    /// Resolution from the JFIF header, in dots per inch.
+    pub(crate) dpi: Option<(u32, u32)>,
+    /// An Adobe APP14 marker was present (CMYK is then stored inverted).
+    pub(crate) adobe: bool,
+}
+
+/// Reads a JPEG's header from its first bytes: `Ok(None)` while the SOF
+/// marker has not arrived yet, an error for what PDF cannot embed.
+pub(crate) fn parse_jpeg_header(bytes: &[u8]) -> io::Result<Option<JpegInfo>> {
+    if bytes.len() < 2 {
+        return Ok(None);
+    }
+    if bytes[..2] != [0xff, 0xd8] {
+        return Err(invalid_data("encoded page is not a JPEG (no SOI marker)"));
+    }
+    let mut dpi = None;
+    let mut adobe = false;
+    let mut i = 2;
+    loop {
+        let Some(&first) = bytes.get(i) else {
+            return Ok(None);
+        };
+        if first != 0xff {
+            return Err(invalid_data("malformed JPEG: marker expected"));
+        }
+        while bytes.get(i) == Some(&0xff) {
+            i += 1;
+        }
+        let Some(&marker) = bytes.get(i) else {
+            return Ok(None);
+        };
+        i += 1;
+        match marker {
+            0x01 | 0xd0..=0xd7 => continue,
+            0xd8..=0xda => {
+                return Err(invalid_data("malformed JPEG: no frame header before the scan"));
+            }
+            _ => {}
+        }
+        let Some(len_bytes) = bytes.get(i..i + 2) else {
+            return Ok(None);
+        };
+        let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
+        if len < 2 {
+            return Err(invalid_data("malformed JPEG: bad segment length"));
+        }
+        let Some(payload) = bytes.get(i + 2..i + len) else {
+            return Ok(None);
+        };
+        match marker {
+            0xc0..=0xc2 => {
+                if payload.len() < 6 {
+                    return Err(invalid_data("malformed JPEG: short frame header"));
+                }
+                if payload[0] != 8 {
+                    return Err(invalid_data("JPEG with more than 8 bits per sample"));
+                }
+                let components = payload[5];
+                if !matches!(components, 1 | 3 | 4) {
+                    return Err(invalid_data(format!("JPEG with {components} components")));
+                }
+                return Ok(Some(JpegInfo {
+                    height: u32::from(u16::from_be_bytes([payload[1], payload[2]])),
+                    width: u32::from(u16::from_be_bytes([payload[3], payload[4]])),
+                    components,
+                    dpi,
+                    adobe,
+                }));
+            }
+            0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf => {
+                return Err(invalid_data(
+                    "JPEG coding (lossless or arithmetic) that PDF cannot embed",
+                ));
+            }
+            0xe0 if payload.len() >= 12 && payload.starts_with(b"JFIF\0") => {
+                let x = u32::from(u16::from_be_bytes([payload[8], payload[9]]));
+                let y = u32::from(u16::from_be_bytes([payload[10], payload[11]]));
+                dpi = match payload[7] {
+                    1 => Some((x, y)),
+                    2 => Some(((x * 254 + 50) / 100, (y * 254 + 50) / 100)),
+                    _ => None,
+                }
+                .filter(|&(x, y)| x > 0 && y > 0);
+            }
+            0xee if payload.starts_with(b"Adobe") => adobe = true,
+            _ => {}
+        }
+        i += len;
+    }
+}
+
+/// A PDF number with at most four decimals.
+fn real(value: f64) -> String {
+    let text = format!("{value:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" {
+        String::from("0")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Page size in points for `pixels` at `dpi` (72 dpi when unknown).
+fn points(pixels: u32, dpi: u32) -> f64 {
+    let dpi = if dpi == 0 { 72 } else { dpi };
+    f64::from(pixels) * 72.0 / f64::from(dpi)
+}
+
+impl PdfEncoder {
+    /// An encoder appending pages to a PDF document in `dest`.
+    pub fn document(options: EncodeOptions, dest: Box<dyn Destination>) -> io::Result<PdfEncoder> {
+        PdfEncoder::with_limit(options, dest, None)
+    }
+
+    /// An encoder writing a one-page PDF into `dest`.
+    pub fn single(options: EncodeOptions, dest: Box<dyn Destination>) -> io::Result<PdfEncoder> {
+        PdfEncoder::with_limit(options, dest, Some(1))
+    }
+
+    fn with_limit(
+        options: EncodeOptions,
+        dest: Box<dyn Destination>,
+        max_pages: Option<u32>,
+    ) -> io::Result<PdfEncoder> {
+        let sink = Sink::new(dest)?;
+        let base = sink.pos();
+        Ok(PdfEncoder {
+            sink,
+            quality: options.quality,
+            max_pages,
+            stage: Stage::Ready,
+            base,
+            header_written: false,
+            objects: Vec::new(),
+            page_objects: Vec::new(),
+            page_start: base,
+            objects_at_page_start: 0,
+            pages_at_page_start: 0,
+        })
+    }
+
+    /// Checks that a page may begin, and marks where it begins.
+    fn open_page(&mut self, call: &str) -> io::Result<()> {
+        match self.stage {
+            Stage::Ready => {}
+            Stage::Raw(_) | Stage::Encoded(_) | Stage::Broken => {
+                return Err(out_of_order(call, "while a page is open"));
+            }
+            Stage::Finished => return Err(out_of_order(call, "after finish")),
+        }
+        if let Some(max) = self.max_pages
+            && self.page_objects.len() >= max as usize
+        {
+            return Err(out_of_order(call, "after the page: a single-page stream takes one page"));
+        }
+        self.page_start = self.sink.pos();
+        self.objects_at_page_start = self.objects.len();
+        self.pages_at_page_start = self.page_objects.len();
+        Ok(())
+    }
+
+    /// Writes the file header when the first page begins.
+    fn write_header(&mut self) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            // The binary comment tells tools the file holds binary data.
+            self.sink.write_all(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")?;
+        }
+        Ok(())
+    }
+
+    /// Allocates the next object number without writing it yet.
+    fn reserve_object(&mut self) -> u32 {
+        self.objects.push(0);
+        FIRST_PAGE_OBJECT + self.objects.len() as u32 - 1
+    }
+
+    /// Writes `n 0 obj` for a reserved object, recording its offset.
+    fn start_object(&mut self, number: u32) -> io::Result<()> {
+        let offset = self.sink.pos() - self.base;
+        if let Some(slot) = self.objects.get_mut((number - FIRST_PAGE_OBJECT) as usize) {
+            *slot = offset;
+        }
+        writeln!(self.sink, "{number} 0 obj")
+    }
+
+    /// Writes a whole object holding `body` (a dictionary or value).
+    fn object(&mut self, body: &str) -> io::Result<u32> {
+        let number = self.reserve_object();
+        self.start_object(number)?;
+        write!(self.sink, "{body}\nendobj\n")?;
+        Ok(number)
+    }
+
+    /// Writes a stream object with `dict` entries (without `/Length`).
+    fn stream_object(&mut self, dict: &str, data: &[u8]) -> io::Result<u32> {
+        let number = self.reserve_object();
+        self.start_object(number)?;
+        write!(self.sink, "<< {dict} /Length {} >>\nstream\n", data.len())?;
+        self.sink.write_all(data)?;
+        self.sink.write_all(b"\nendstream\nendobj\n")?;
+        Ok(number)
+    }
+
+    /// Writes the content stream and page object showing `image` on a
+    /// page of `width` x `height` pixels at `dpi`.
+    fn write_page(&mut self, image: u32, width: u32, height: u32, dpi: (u32, u32)) -> io::Result<()> {
+        let w = real(points(width, dpi.0));
+        let h = real(points(height, dpi.1));
+        let content = format!("q {w} 0 0 {h} 0 0 cm /Im0 Do Q");
+        let content = self.stream_object("", content.as_bytes())?;
+        let page = self.object(&format!(
+            "<< /Type /Page /Parent {PAGES} 0 R /MediaBox [0 0 {w} {h}] \
+             /Resources << /XObject << /Im0 {image} 0 R >> >> /Contents {content} 0 R >>"
+        ))?;
+        self.page_objects.push(page);
+        Ok(())
+    }
+
+    /// Writes the objects of a completed raw page.
+    fn complete_raw(&mut self, page: RawPage, height: u32) -> io::Result<()> {
+        let header = page.progress.header;
+        let image = match page.image {
+            RawImage::Samples(samples) => {
+                let rgb = header.format == PixelFormat::Rgb8;
+                let mut jpeg = Vec::new();
+                encode_jpeg(
+                    &samples,
+                    header.width,
+                    height,
+                    rgb,
+                    (header.dpi_x, header.dpi_y),
+                    self.quality,
+                    &mut jpeg,
+                )?;
+                drop(samples);
+                let space = if rgb { "/DeviceRGB" } else { "/DeviceGray" };
+                self.stream_object(
+                    &format!(
+                        "/Type /XObject /Subtype /Image /Width {} /Height {height} \
+                         /ColorSpace {space} /BitsPerComponent 8 /Filter /DCTDecode",
+                        header.width
+                    ),
+                    &jpeg,
+                )?
+            }
+            RawImage::Bits(zlib) => {
+                let bits = zlib.finish()?;
+                self.stream_object(
+                    &format!(
+                        "/Type /XObject /Subtype /Image /Width {} /Height {height} \
+                         /ColorSpace /DeviceGray /BitsPerComponent 1 /Decode [1 0] \
+                         /Filter /FlateDecode",
+                        header.width
+                    ),
+                    &bits,
+                )?
+            }
+        };
+        self.write_page(image, header.width, height, (header.dpi_x, header.dpi_y))
+    }
+
+    /// Opens the image object of a device JPEG once its header is known,
+    /// and writes what was held back.
+    fn open_encoded_image(&mut self, page: &mut EncodedPage, info: JpegInfo) -> io::Result<()> {
+        let height = match (info.height, page.header.and_then(|h| h.height)) {
+            (0, Some(height)) => height,
+            (0, None) => return Err(invalid_data("JPEG without a height in its frame header")),
+            (height, _) => height,
+        };
+        let info = JpegInfo { height, ..info };
+        let (space, decode) = match info.components {
+            1 => ("/DeviceGray", ""),
+            3 => ("/DeviceRGB", ""),
+            _ if info.adobe => ("/DeviceCMYK", " /Decode [1 0 1 0 1 0 1 0]"),
+            _ => ("/DeviceCMYK", ""),
+        };
+        page.image_object = self.reserve_object();
+        let length = self.reserve_object();
+        self.start_object(page.image_object)?;
+        write!(
+            self.sink,
+            "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace {space} \
+             /BitsPerComponent 8{decode} /Filter /DCTDecode /Length {length} 0 R >>\nstream\n",
+            info.width, info.height
+        )?;
+        self.sink.write_all(&page.pending)?;
+        page.written = page.pending.len() as u64;
+        page.pending = Vec::new();
+        page.info = Some(info);
+        Ok(())
+    }
+
+    /// Writes the end of a device JPEG's image object and its page.
+    fn complete_encoded(&mut self, page: &EncodedPage) -> io::Result<()> {
+        let Some(info) = page.info else {
+            return Err(invalid_data("encoded page ended before its JPEG frame header"));
+        };
+        self.sink.write_all(b"\nendstream\nendobj\n")?;
+        let length = page.image_object + 1;
+        self.start_object(length)?;
+        write!(self.sink, "{}\nendobj\n", page.written)?;
+        let dpi = page
+            .header
+            .map(|h| (h.dpi_x, h.dpi_y))
+            .filter(|&(x, y)| x > 0 && y > 0)
+            .or(info.dpi)
+            .unwrap_or((DEFAULT_DPI, DEFAULT_DPI));
+        self.write_page(page.image_object, info.width, info.height, dpi)
+    }
+
+    /// Writes page tree, catalog, info, cross-reference table and trailer.
+    fn write_trailer(&mut self) -> io::Result<()> {
+        let kids: Vec<String> = self.page_objects.iter().map(|n| format!("{n} 0 R")).collect();
+        let pages_at = self.sink.pos() - self.base;
+        write!(
+            self.sink,
+            "{PAGES} 0 obj\n<< /Type /Pages /Kids [{}] /Count {} >>\nendobj\n",
+            kids.join(" "),
+            self.page_objects.len()
+        )?;
+        let catalog_at = self.sink.pos() - self.base;
+        write!(self.sink, "{CATALOG} 0 obj\n<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n")?;
+        let info = self.object("<< /Producer (Streamscan) >>")?;
+        let xref_at = self.sink.pos() - self.base;
+        let size = info + 1;
+        let mut xref = format!("xref\n0 {size}\n0000000000 65535 f \n");
+        xref.reserve(20 * size as usize);
+        for offset in [catalog_at, pages_at].iter().chain(self.objects.iter()) {
+            if *offset > 9_999_999_999 {
+                return Err(invalid_input("PDF too large for a cross-reference table"));
+            }
+            xref.push_str(&format!("{offset:010} 00000 n \n"));
+        }
+        xref.push_str(&format!(
+            "trailer\n<< /Size {size} /Root {CATALOG} 0 R /Info {info} 0 R >>\nstartxref\n{xref_at}\n%%EOF\n"
+        ));
+        self.sink.write_all(xref.as_bytes())
+    }
+}
+
+impl PageEncoder for PdfEncoder {
+    fn begin_page(&mut self, header: &PageHeader) -> io::Result<()> {
+        self.open_page("begin_page")?;
+        check_header(header)?;
+        if header.format != PixelFormat::Bw1
+            && (header.width > u32::from(u16::MAX) || header.height.unwrap_or(0) > u32::from(u16::MAX))
+        {
+            return Err(invalid_input("colour or gray page too large for JPEG in PDF (65535 max)"));
+        }
+        let image = match header.format {
+            PixelFormat::Bw1 => RawImage::Bits(ZlibEncoder::new(Vec::new(), Compression::default())),
+            PixelFormat::Gray8 | PixelFormat::Rgb8 => {
+                let row = header.width as usize * usize::from(header.format.channels());
+                RawImage::Samples(Vec::with_capacity(row * header.height.unwrap_or(0) as usize))
+            }
+        };
+        self.stage = Stage::Raw(Box::new(RawPage {
+            progress: RowProgress::new(*header),
+            image,
+        }));
+        self.write_header()
+    }
+
+    fn write_band(&mut self, band: &Band) -> io::Result<()> {
+        let Stage::Raw(page) = &mut self.stage else {
+            return Err(out_of_order("write_band", "without a raw page open"));
+        };
+        page.progress.accept(band)?;
+        let header = page.progress.header;
+        match &mut page.image {
+            RawImage::Samples(samples) => {
+                super::common::append_as_8bit(&header, &band.data, samples);
+                Ok(())
+            }
+            RawImage::Bits(zlib) => zlib.write_all(&band.data),
+        }
+    }
+
+    fn accepts_encoded(&self, format: FileFormat) -> bool {
+        format == FileFormat::Jpeg
+    }
+
+    fn begin_encoded(&mut self, format: FileFormat, header: Option<&PageHeader>) -> io::Result<()> {
+        self.open_page("begin_encoded")?;
+        if format != FileFormat::Jpeg {
+            return Err(invalid_input(format!(
+                "a PDF stream cannot take an encoded {} page",
+                format.name()
+            )));
+        }
+        self.stage = Stage::Encoded(Box::new(EncodedPage {
+            header: header.copied(),
+            pending: Vec::new(),
+            info: None,
+            image_object: 0,
+            written: 0,
+        }));
+        self.write_header()
+    }
+
+    fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut stage = std::mem::replace(&mut self.stage, Stage::Ready);
+        let result = match &mut stage {
+            Stage::Encoded(page) if page.info.is_some() => {
+                page.written += bytes.len() as u64;
+                self.sink.write_all(bytes)
+            }
+            Stage::Encoded(page) => {
+                page.pending.extend_from_slice(bytes);
+                match parse_jpeg_header(&page.pending) {
+                    Ok(Some(info)) => self.open_encoded_image(page, info),
+                    Ok(None) => Ok(()),
+                    Err(err) => Err(err),
+                }
+            }
+            _ => Err(out_of_order("write_encoded", "without an encoded page open")),
+        };
+        self.stage = stage;
+        result
+    }
+
+    fn end_page(&mut self) -> io::Result<()> {
+        let result = match std::mem::replace(&mut self.stage, Stage::Broken) {
+            Stage::Raw(page) => match page.progress.finished_height() {
+                Ok(height) => self.complete_raw(*page, height),
+                Err(err) => {
+                    self.stage = Stage::Raw(page);
+                    return Err(err);
+                }
+            },
+            Stage::Encoded(page) => self.complete_encoded(&page),
+            other => {
+                self.stage = other;
+                return Err(out_of_order("end_page", "without a page open"));
+            }
+        };
+        // On error the stage stays `Broken`: `abandon_page` cuts off what
+        // this page wrote.
+        result?;
+        self.sink.flush()?;
+        self.stage = Stage::Ready;
+        Ok(())
+    }
+
+    fn abandon_page(&mut self) -> io::Result<()> {
+        if !matches!(self.stage, Stage::Raw(_) | Stage::Encoded(_) | Stage::Broken) {
+            return Ok(());
+        }
+        self.stage = Stage::Ready;
+        self.objects.truncate(self.objects_at_page_start);
+        self.page_objects.truncate(self.pages_at_page_start);
+        if self.page_start == self.base {
+            self.header_written = false;
+        }
+        self.sink.truncate_to(self.page_start)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        match self.stage {
+            Stage::Finished => return Ok(()),
+            Stage::Raw(_) | Stage::Encoded(_) | Stage::Broken => {
+                return Err(out_of_order("finish", "while a page is open"));
+            }
+            Stage::Ready => {}
+        }
+        if self.page_objects.is_empty() {
+            return Err(invalid_input("no page was written to the PDF document"));
+        }
+        self.write_trailer()?;
+        self.sink.flush()?;
+        self.stage = Stage::Finished;
+        Ok(())
+    }
+
+    fn pages(&self) -> u32 {
+        self.page_objects.len() as u32
+    }
+
+    fn destination(&mut self) -> &mut dyn Destination {
+        &mut *self.sink.dest
+    }
+
+    fn into_destination(self: Box<Self>) -> Box<dyn Destination> {
+        self.sink.dest
+    }
+}
