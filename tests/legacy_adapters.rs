@@ -202,7 +202,7 @@ fn make_page(format: PixelFormat, width: u32, height: u32, seed: u32) -> Page {
         let (y, x) = (i / row_bytes, i % row_bytes);
         *byte = ((x * 7 + y * 13 + seed as usize * 31) % 251) as u8;
     }
-    if format == PixelFormat::Bw1 && width % 8 != 0 {
+    if format == PixelFormat::Bw1 && !width.is_multiple_of(8) {
         let mask = 0xFFu8 << (8 - width % 8);
         for row in page.data.chunks_exact_mut(row_bytes) {
             if let Some(last) = row.last_mut() {
@@ -1261,4 +1261,84 @@ fn a_band_consumer_is_terminated_once_when_the_job_fails() {
     .expect_err("the read fails");
     assert_eq!(error.code, StatusCode::DEVICE_COMMUNICATION);
     consumer.assert_framing(1);
+}
+
+// ---------------------------------------------------------------------------
+// Multipage documents.
+
+/// Every page of a multipage TIFF: (width, height, 8-bit gray samples).
+fn tiff_gray_pages(bytes: &[u8]) -> Vec<(u32, u32, Vec<u8>)> {
+    let mut decoder =
+        tiff::decoder::Decoder::new(io::Cursor::new(bytes)).expect("the TIFF document opens");
+    let mut pages = Vec::new();
+    loop {
+        let (width, height) = decoder.dimensions().expect("dimensions");
+        assert_eq!(
+            decoder.colortype().expect("colour type"),
+            tiff::ColorType::Gray(8)
+        );
+        match decoder.read_image().expect("the page decodes") {
+            tiff::decoder::DecodingResult::U8(samples) => pages.push((width, height, samples)),
+            other => panic!("unexpected sample type: {other:?}"),
+        }
+        if !decoder.more_images() {
+            return pages;
+        }
+        decoder.next_image().expect("next page");
+    }
+}
+
+fn assert_document_holds(bytes: &[u8], pages: &[Page]) {
+    let decoded = tiff_gray_pages(bytes);
+    assert_eq!(decoded.len(), pages.len(), "pages in the document");
+    for (i, ((width, height, samples), page)) in decoded.iter().zip(pages).enumerate() {
+        assert_eq!(
+            (*width, *height),
+            (page.header.width, page.height()),
+            "page {}",
+            i + 1
+        );
+        assert!(*samples == page.data, "pixels of page {}", i + 1);
+    }
+}
+
+#[test]
+fn a_multipage_tiff_gets_every_legacy_page() {
+    let (pages, sheets) = feeder_sheets(3, false);
+    let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS));
+    let mut callback = Collector::default();
+    let settings = ScanSettings {
+        multipage: true,
+        ..settings(Source::Feeder, FileFormat::Tiff, 0)
+    };
+    let outcome = run(&mut adapter, &settings, &mut callback).expect("multipage job");
+    assert_eq!(outcome, Outcome::Completed);
+    assert_eq!(callback.streams.len(), 1, "one document stream");
+    let new_pages: Vec<u32> = callback
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::NewPage)
+        .map(|m| m.page)
+        .collect();
+    assert_eq!(new_pages, vec![1, 2, 3]);
+    assert!(callback.streams[0].completed());
+    assert_document_holds(&callback.streams[0].bytes(), &pages);
+}
+
+#[test]
+fn a_band_consumer_gets_a_multipage_document_as_one_stream() {
+    let (pages, sheets) = feeder_sheets(3, true);
+    let mut adapter =
+        BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS)).with_rows_per_band(7);
+    let mut consumer = Recorder::default();
+    let settings = ScanSettings {
+        multipage: true,
+        ..settings(Source::Feeder, FileFormat::Tiff, 0)
+    };
+    let outcome = run_to_bands(&mut adapter, &settings, &mut consumer).expect("multipage job");
+    assert_eq!(outcome, Outcome::Completed);
+    consumer.assert_framing(1);
+    let files = consumer.files();
+    assert_eq!(files.len(), 1);
+    assert_document_holds(&files[0], &pages);
 }

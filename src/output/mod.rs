@@ -214,3 +214,110 @@ pub trait PageEncoder: Send {
     /// Gives the stream back (after `finish`).
     fn into_destination(self: Box<Self>) -> Box<dyn Destination>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::PixelFormat;
+    use test_support::{FullDisk, SharedDest, pattern_page, write_page};
+
+    #[test]
+    fn only_tiff_and_pdf_make_documents() {
+        for format in FileFormat::ALL {
+            let result = document_encoder(format, EncodeOptions::default(), Box::new(SharedDest::default()));
+            match result {
+                Ok(_) => assert!(format.is_multipage(), "{format:?}"),
+                Err(err) => {
+                    assert!(!format.is_multipage(), "{format:?}");
+                    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn page_encoders_pass_their_own_format_through() {
+        for format in FileFormat::ALL {
+            let enc = page_encoder(format, EncodeOptions::default(), Box::new(SharedDest::default()))
+                .expect("encoder");
+            for other in FileFormat::ALL {
+                let expected = other == format || (format == FileFormat::Pdf && other == FileFormat::Jpeg);
+                let expected = expected && !(format == FileFormat::Pdf && other == FileFormat::Pdf);
+                assert_eq!(enc.accepts_encoded(other), expected, "{format:?} taking {other:?}");
+            }
+        }
+        let doc = document_encoder(FileFormat::Tiff, EncodeOptions::default(), Box::new(SharedDest::default()))
+            .expect("encoder");
+        assert!(FileFormat::ALL.iter().all(|&f| !doc.accepts_encoded(f)));
+    }
+
+    #[test]
+    fn a_single_page_stream_takes_one_page() {
+        let page = pattern_page(PixelFormat::Gray8, 8, 8, 100);
+        for format in FileFormat::ALL {
+            let mut enc = page_encoder(format, EncodeOptions::default(), Box::new(SharedDest::default()))
+                .expect("encoder");
+            write_page(enc.as_mut(), &page, true, &[3]);
+            let err = enc.begin_page(&page.header).expect_err("second page");
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{format:?}");
+            enc.finish().expect("finish");
+            assert_eq!(enc.pages(), 1);
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_as_an_error() {
+        for format in FileFormat::ALL {
+            for pixels in [PixelFormat::Rgb8, PixelFormat::Gray8, PixelFormat::Bw1] {
+                for known in [true, false] {
+                    let page = pattern_page(pixels, 97, 120, 150);
+                    let dest = FullDisk {
+                        inner: SharedDest::default(),
+                        limit: 60,
+                    };
+                    let mut enc =
+                        page_encoder(format, EncodeOptions::default(), Box::new(dest)).expect("encoder");
+                    let header = PageHeader {
+                        height: if known { page.header.height } else { None },
+                        ..page.header
+                    };
+                    let mut result = enc.begin_page(&header);
+                    for band in page.bands(7) {
+                        result = result.and_then(|()| enc.write_band(&band));
+                    }
+                    let result = result
+                        .and_then(|()| enc.end_page())
+                        .and_then(|()| enc.finish());
+                    let Err(err) = result else {
+                        panic!("{format:?} {pixels:?} known={known}: the disk is full");
+                    };
+                    assert_eq!(
+                        err.kind(),
+                        io::ErrorKind::StorageFull,
+                        "{format:?} {pixels:?} known={known}: {err}"
+                    );
+                    enc.abandon_page().expect("abandon after the error");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn odd_sizes_never_panic() {
+        for format in FileFormat::ALL {
+            for pixels in [PixelFormat::Rgb8, PixelFormat::Gray8, PixelFormat::Bw1] {
+                for (w, h) in [(1, 1), (1, 9), (9, 1), (7, 3), (13, 2), (8, 1)] {
+                    for known in [true, false] {
+                        let dest = SharedDest::default();
+                        let mut enc = page_encoder(format, EncodeOptions::default(), Box::new(dest.clone()))
+                            .expect("encoder");
+                        write_page(enc.as_mut(), &pattern_page(pixels, w, h, 300), known, &[2, 1]);
+                        enc.finish().expect("finish");
+                        assert!(!dest.bytes().is_empty());
+                        assert_eq!(dest.ends(), (false, false), "the encoder never completes the stream");
+                    }
+                }
+            }
+        }
+    }
+}

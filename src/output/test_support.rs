@@ -7,22 +7,36 @@ use crate::transfer::Destination;
 use std::io::{self, Cursor, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
 
+/// What a [`SharedDest`] holds.
+#[derive(Default)]
+struct Shared {
+    cursor: Cursor<Vec<u8>>,
+    completed: bool,
+    discarded: bool,
+}
+
 /// A memory destination shared between the encoder and the test.
 #[derive(Clone, Default)]
 pub(crate) struct SharedDest {
-    inner: Arc<Mutex<(Cursor<Vec<u8>>, bool, bool)>>,
+    inner: Arc<Mutex<Shared>>,
 }
 
 impl SharedDest {
     /// Everything written so far.
     pub(crate) fn bytes(&self) -> Vec<u8> {
-        self.inner.lock().expect("lock").0.get_ref().clone()
+        self.inner.lock().expect("lock").cursor.get_ref().clone()
+    }
+
+    /// Whether `complete` / `discard` were called.
+    pub(crate) fn ends(&self) -> (bool, bool) {
+        let inner = self.inner.lock().expect("lock");
+        (inner.completed, inner.discarded)
     }
 }
 
 impl Write for SharedDest {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.lock().expect("lock").0.write(buf)
+        self.inner.lock().expect("lock").cursor.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -31,24 +45,24 @@ impl Write for SharedDest {
 
 impl Seek for SharedDest {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.inner.lock().expect("lock").0.seek(pos)
+        self.inner.lock().expect("lock").cursor.seek(pos)
     }
 }
 
 impl Destination for SharedDest {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         let len = usize::try_from(len).expect("len");
-        self.inner.lock().expect("lock").0.get_mut().resize(len, 0);
+        self.inner.lock().expect("lock").cursor.get_mut().resize(len, 0);
         Ok(())
     }
     fn complete(&mut self) -> io::Result<()> {
-        self.inner.lock().expect("lock").1 = true;
+        self.inner.lock().expect("lock").completed = true;
         Ok(())
     }
     fn discard(&mut self) {
         let mut inner = self.inner.lock().expect("lock");
-        inner.2 = true;
-        inner.0 = Cursor::new(Vec::new());
+        inner.discarded = true;
+        inner.cursor = Cursor::new(Vec::new());
     }
 }
 

@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn predictor_differences_each_channel() {
-        let mut rows = vec![10, 20, 30, 13, 22, 29, 5, 6];
+        let mut rows = [10, 20, 30, 13, 22, 29, 5, 6];
         predict_horizontally(&mut rows[..6], 6, 3);
         assert_eq!(&rows[..6], &[10, 20, 30, 3, 2, 255]);
         predict_horizontally(&mut rows[6..], 1, 1);

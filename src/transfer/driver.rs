@@ -15,7 +15,7 @@
 use super::callback::{Side, StatusHandler};
 use super::codes::{ItemFlags, StatusCode};
 use super::item::Item;
-use super::settings::{ColorMode, ScanSettings, Source};
+use super::settings::{ColorMode, PageSize, ScanSettings, Source};
 use crate::clock::{CancelToken, SharedClock};
 use crate::output::FileFormat;
 use crate::raster::{Band, PageHeader};
@@ -60,6 +60,9 @@ pub struct Capabilities {
     pub max_dpi: u32,
     /// Colour modes.
     pub modes: Vec<ColorMode>,
+    /// Paper sizes the device knows by name (`Auto`: it detects the
+    /// length).
+    pub sizes: Vec<PageSize>,
     /// Largest scan area, millimetres (width, height).
     pub max_area_mm: (f64, f64),
     /// True when the device has a storage folder that accepts uploads.

@@ -526,7 +526,8 @@ pub trait BandConsumer: Send {
     fn message(&mut self, message: BandMessage<'_>) -> Flow;
 }
 
-/// Downloads `item` with `transfer` into a band-oriented `consumer`.
+/// Downloads `item` (a source or a file; no ACQUIRE_CHILDREN) with
+/// `transfer` into a band-oriented `consumer`.
 ///
 /// Each destination stream the transfer asks for is announced to the
 /// consumer (the first by [`BandMessage::DataHeader`], later ones by

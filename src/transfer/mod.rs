@@ -12,6 +12,7 @@ pub mod codes;
 pub mod download;
 pub mod driver;
 pub mod item;
+pub mod legacy;
 pub mod settings;
 pub mod trace;
 

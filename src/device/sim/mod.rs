@@ -23,7 +23,8 @@ pub use options::{Fault, SimOptions, Speed};
 
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, DeviceInfo, DeviceKind,
-    Driver, DriverError, Interrupted, Item, ItemFlags, PageData, PageGo, PageStart, ScanSettings,
+    Driver, DriverError, Interrupted, Item, ItemFlags, PageData, PageGo, PageSize, PageStart,
+    ScanSettings,
     Side, Source, StatusCode, StatusOutcome, UploadSource,
 };
 use crate::output::FileFormat;
@@ -164,7 +165,7 @@ impl SimDriver {
         let page = rendered.page;
         let height = page.height();
         let announced = PageHeader {
-            height: if settings.size == crate::transfer::PageSize::Auto {
+            height: if settings.size == PageSize::Auto {
                 None
             } else {
                 Some(height)
@@ -328,7 +329,7 @@ impl SimDriver {
                 return Ok(AcquireEnd::FeederEmpty);
             }
             number += 1;
-            let side = if duplex && number % 2 == 0 {
+            let side = if duplex && number.is_multiple_of(2) {
                 Side::Back
             } else {
                 Side::Front
@@ -405,6 +406,7 @@ impl Driver for SimDriver {
             min_dpi: DPI_RANGE.0,
             max_dpi: DPI_RANGE.1,
             modes: vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw],
+            sizes: vec![PageSize::A4, PageSize::Letter, PageSize::Legal, PageSize::Auto],
             max_area_mm: (215.9, 355.6),
             storage: true,
         }

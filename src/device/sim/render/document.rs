@@ -168,7 +168,7 @@ impl Flow {
             let mut gap = space;
             if !last_line && gaps > 0.0 {
                 let stretched = space + (available - used) / gaps;
-                if stretched < space * 3.0 {
+                if stretched < space * 5.0 {
                     gap = stretched;
                 }
             }

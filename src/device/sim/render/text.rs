@@ -185,17 +185,17 @@ impl GlyphSet {
     /// Width `text` takes when drawn, in pixels.
     pub(crate) fn measure(&self, text: &str) -> f64 {
         let scaled = self.face.font().as_scaled(self.scale);
-        let mut width = 0.0f32;
+        let mut width = 0.0;
         let mut previous: Option<GlyphId> = None;
         for c in text.chars() {
             let glyph = self.glyph(c);
             if let Some(p) = previous {
-                width += scaled.kern(p, glyph.id);
+                width += f64::from(scaled.kern(p, glyph.id));
             }
-            width += glyph.advance;
+            width += f64::from(glyph.advance);
             previous = Some(glyph.id);
         }
-        f64::from(width)
+        width
     }
 
     /// Draws `text` with its baseline at `baseline` starting at pen position

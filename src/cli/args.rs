@@ -1,0 +1,302 @@
+//! The command line's grammar, declared with clap's derive API.
+//!
+//! These types only describe what can be typed and check what can be
+//! checked without touching a device: device ids parse, output patterns
+//! parse, numbers are in range. Whether the pieces agree with each other
+//! (a `--format` against the extension of `-o`) is decided by the
+//! subcommands, which report such conflicts as usage errors too.
+
+use crate::device::DeviceId;
+use crate::output::{FileFormat, OutputPattern};
+use crate::transfer::{ColorMode, Source};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// The device used when `scan` is given no `--device`.
+pub const DEFAULT_DEVICE: &str = "sim";
+
+/// The storage folder `upload` writes into when given no `--to`.
+pub const DEFAULT_FOLDER: &str = "Storage";
+
+/// Streamscan: scanning with WIA 2.0 stream-transfer semantics.
+///
+/// The graphical interface is on its way; until it lands, the subcommands
+/// below are the way to scan.
+#[derive(Debug, Parser)]
+#[command(name = "streamscan", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without one, Streamscan prints this help.
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Lists the devices Streamscan can use.
+    Devices(DevicesArgs),
+    /// Scans pages into files or into one PDF/TIFF document.
+    Scan(ScanArgs),
+    /// Lists a device's items: sources, storage folders and stored files.
+    Ls(LsArgs),
+    /// Uploads files into a storage folder of a device.
+    Upload(UploadArgs),
+    /// Downloads a file stored on a device.
+    Get(GetArgs),
+}
+
+/// Arguments of `streamscan devices`.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `streamscan scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The device id, e.g. `sim` or `sim:pages=3,speed=max`.
+    #[arg(long, value_name = "ID", default_value = DEFAULT_DEVICE, value_parser = parse_device_id)]
+    pub device: String,
+
+    /// Where the paper comes from.
+    #[arg(long, value_enum, default_value_t = SourceArg::Flatbed)]
+    pub source: SourceArg,
+
+    /// Pages to scan; 0 scans until the feeder is empty (in duplex each
+    /// side is a page).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub pages: u32,
+
+    /// Resolution in dots per inch.
+    #[arg(long, value_name = "N", default_value_t = 300,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub dpi: u32,
+
+    /// Colour mode.
+    #[arg(long, value_enum, default_value_t = ModeArg::Color)]
+    pub mode: ModeArg,
+
+    /// File format; without it, the extension of `-o` decides (PNG when
+    /// there is none).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// JPEG quality, 1 to 100.
+    #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: Option<u8>,
+
+    /// Output path: `out.pdf` or `out.tiff` is one document, a name with
+    /// `{n}` (or `{n:03}`, zero-padded) is a file per page. Default:
+    /// `scan-<date>-<time>-{n}.png` in the current folder (or in the
+    /// folder given here).
+    #[arg(short = 'o', long = "output", value_name = "PATH", value_parser = parse_pattern)]
+    pub output: Option<OutputPattern>,
+
+    /// Replace files that already exist.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Seconds the device may send nothing before the scan fails.
+    #[arg(long, value_name = "S", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Print machine-readable events on stdout, one JSON object per line.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub events: Option<EventsArg>,
+}
+
+/// Arguments of `streamscan ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// The device id.
+    #[arg(long, value_name = "ID", value_parser = parse_device_id)]
+    pub device: String,
+
+    /// The item to list (e.g. `Storage`); the whole tree when absent.
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+}
+
+/// Arguments of `streamscan upload`.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The files to upload.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The device id.
+    #[arg(long, value_name = "ID", value_parser = parse_device_id)]
+    pub device: String,
+
+    /// The storage folder (item path) that receives the files.
+    #[arg(long, value_name = "FOLDER", default_value = DEFAULT_FOLDER)]
+    pub to: String,
+}
+
+/// Arguments of `streamscan get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The device id.
+    #[arg(long, value_name = "ID", value_parser = parse_device_id)]
+    pub device: String,
+
+    /// The stored file, e.g. `Storage/report.pdf`.
+    #[arg(value_name = "PATH")]
+    pub path: String,
+
+    /// Where to save it.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Replace the file if it already exists.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// `--source` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    /// The glass: one page.
+    Flatbed,
+    /// The document feeder, front sides.
+    Feeder,
+    /// The document feeder, both sides.
+    Duplex,
+}
+
+impl From<SourceArg> for Source {
+    fn from(value: SourceArg) -> Source {
+        match value {
+            SourceArg::Flatbed => Source::Flatbed,
+            SourceArg::Feeder => Source::Feeder,
+            SourceArg::Duplex => Source::Duplex,
+        }
+    }
+}
+
+/// `--mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// 24-bit colour.
+    Color,
+    /// 8-bit gray.
+    Gray,
+    /// 1-bit black and white.
+    Bw,
+}
+
+impl From<ModeArg> for ColorMode {
+    fn from(value: ModeArg) -> ColorMode {
+        match value {
+            ModeArg::Color => ColorMode::Color,
+            ModeArg::Gray => ColorMode::Gray,
+            ModeArg::Bw => ColorMode::Bw,
+        }
+    }
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// PNG, lossless.
+    Png,
+    /// JPEG, lossy (see `--quality`).
+    #[value(alias = "jpg")]
+    Jpeg,
+    /// TIFF: a document, or a file per page with `{n}`.
+    #[value(alias = "tif")]
+    Tiff,
+    /// PDF: a document, or a file per page with `{n}`.
+    Pdf,
+    /// Windows bitmap.
+    Bmp,
+    /// Portable anymap (PBM, PGM or PPM by colour mode).
+    Pnm,
+}
+
+impl From<FormatArg> for FileFormat {
+    fn from(value: FormatArg) -> FileFormat {
+        match value {
+            FormatArg::Png => FileFormat::Png,
+            FormatArg::Jpeg => FileFormat::Jpeg,
+            FormatArg::Tiff => FileFormat::Tiff,
+            FormatArg::Pdf => FileFormat::Pdf,
+            FormatArg::Bmp => FileFormat::Bmp,
+            FormatArg::Pnm => FileFormat::Pnm,
+        }
+    }
+}
+
+/// `--events` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsArg {
+    /// One JSON object per line.
+    Json,
+}
+
+/// Accepts a device id that parses (the device is not opened here).
+fn parse_device_id(text: &str) -> Result<String, String> {
+    DeviceId::parse(text)
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Accepts an output pattern that parses.
+fn parse_pattern(text: &str) -> Result<OutputPattern, String> {
+    if text.is_empty() {
+        return Err(String::from("the output path is empty"));
+    }
+    OutputPattern::parse(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn scan_defaults_follow_the_issue() {
+        let cli = Cli::try_parse_from(["streamscan", "scan"]).expect("parses");
+        let Some(CliCommand::Scan(scan)) = cli.command else {
+            panic!("not a scan: {cli:?}");
+        };
+        assert_eq!(scan.device, "sim");
+        assert_eq!(scan.source, SourceArg::Flatbed);
+        assert_eq!(scan.dpi, 300);
+        assert_eq!(scan.mode, ModeArg::Color);
+        assert_eq!(scan.pages, 0);
+        assert_eq!(scan.timeout, 30);
+        assert!(scan.output.is_none() && scan.format.is_none() && scan.events.is_none());
+    }
+
+    #[test]
+    fn bad_device_ids_and_patterns_are_usage_errors() {
+        for args in [
+            &["streamscan", "scan", "--device", "sim:colour=red"][..],
+            &["streamscan", "scan", "--device", "scanjet"],
+            &["streamscan", "scan", "-o", "page-{x}.png"],
+            &["streamscan", "scan", "--quality", "0"],
+            &["streamscan", "ls"],
+        ] {
+            let err = Cli::try_parse_from(args).expect_err("must be refused");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn format_aliases_are_accepted() {
+        let cli = Cli::try_parse_from(["streamscan", "scan", "--format", "jpg"]).expect("parses");
+        let Some(CliCommand::Scan(scan)) = cli.command else {
+            panic!("not a scan");
+        };
+        assert_eq!(scan.format, Some(FormatArg::Jpeg));
+    }
+}

@@ -1,0 +1,1133 @@
+//! The transfer contract (`shared/design/wia-transfers.md`), one test per
+//! rule, each named after it. Every run goes through the shared
+//! message-order checker (`support::run`).
+
+mod support;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use streamscan::clock::{CancelToken, Clock, VirtualClock};
+use streamscan::output::FileFormat;
+use streamscan::transfer::codes::download_flags::ACQUIRE_CHILDREN;
+use streamscan::transfer::{
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceKind, DeviceStatus,
+    Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData, PageGo, PageStart,
+    ScanSettings, Side, Source, StatusAnswer, StatusCode, StatusHandler, TraceEvent, Transfer, TransferOptions, check,
+};
+use support::*;
+
+fn feeder(pages: u32) -> ScanSettings {
+    ScanSettings {
+        source: Source::Feeder,
+        dpi: 75,
+        pages,
+        ..Default::default()
+    }
+}
+
+fn multipage(pages: u32, format: FileFormat) -> ScanSettings {
+    ScanSettings {
+        multipage: true,
+        format,
+        ..feeder(pages)
+    }
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+#[test]
+fn stream_is_requested_before_the_first_byte_of_every_page() {
+    let dir = tmp();
+    let mut driver = sim("pages=3", dir.path());
+    let mut cb = MemCallback::default();
+    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    // Every STATUS of page n comes after the request for page n.
+    let mut requested = 0;
+    for event in &r.trace.events {
+        match event {
+            TraceEvent::StreamRequest { page, .. } => requested = *page,
+            TraceEvent::Message { message, .. } if message.kind == MessageKind::Status => {
+                assert_eq!(message.page, requested, "data of a page before its stream")
+            }
+            _ => {}
+        }
+    }
+    let names: Vec<(String, u32)> = cb
+        .streams
+        .iter()
+        .map(|(req, _)| (req.item_name.clone(), req.page))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("Feeder".into(), 1), ("Feeder".into(), 2), ("Feeder".into(), 3)]
+    );
+    assert!(
+        cb.streams
+            .iter()
+            .all(|(req, _)| req.full_item_name == "Root/Feeder")
+    );
+}
+
+#[test]
+fn every_completed_stream_gets_end_of_stream_including_the_last() {
+    let dir = tmp();
+    let mut driver = sim("pages=3", dir.path());
+    let mut cb = MemCallback::default();
+    run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let eos: Vec<u32> = cb
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::EndOfStream)
+        .map(|m| m.page)
+        .collect();
+    assert_eq!(eos, vec![1, 2, 3]);
+    // The last END_OF_STREAM comes right before END_OF_TRANSFER.
+    let kinds = kinds(&cb.messages);
+    assert_eq!(
+        &kinds[kinds.len() - 2..],
+        &[MessageKind::EndOfStream, MessageKind::EndOfTransfer]
+    );
+    // The next stream is requested only after the previous one ended.
+    assert_eq!(cb.completed().len(), 3);
+}
+
+#[test]
+fn end_of_stream_means_the_page_is_complete() {
+    let dir = tmp();
+    let mut driver = sim("pages=2", dir.path());
+    let mut cb = MemCallback::default();
+    run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    for (i, bytes) in cb.completed().iter().enumerate() {
+        let page = decode(bytes);
+        assert_eq!(page.header.width, 620, "75 dpi A4 width");
+        assert_eq!(page.height(), 877, "75 dpi A4 height");
+        assert_eq!(strip(bytes).page, i as u32 + 1);
+    }
+}
+
+#[test]
+fn status_carries_percent_and_bytes_written_to_the_current_stream() {
+    let dir = tmp();
+    let mut driver = sim("pages=2", dir.path());
+    let mut cb = MemCallback::default();
+    run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let completed = cb.completed();
+    for page in 1..=2u32 {
+        let statuses: Vec<_> = cb
+            .messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::Status && m.page == page)
+            .collect();
+        assert!(statuses.len() > 5, "several STATUS per page");
+        let percents: Vec<i32> = statuses.iter().map(|m| m.percent).collect();
+        assert!(percents.windows(2).all(|w| w[0] <= w[1]), "{percents:?}");
+        assert_eq!(*percents.last().expect("status"), 100);
+        let bytes: Vec<u64> = statuses.iter().map(|m| m.bytes).collect();
+        assert!(bytes.windows(2).all(|w| w[0] <= w[1]));
+        // Bytes restart with each stream: the first STATUS of page 2 is
+        // below the final size of page 1.
+        let last = *bytes.last().expect("status");
+        assert_eq!(last, completed[page as usize - 1].len() as u64);
+    }
+    let first_of_2 = cb
+        .messages
+        .iter()
+        .find(|m| m.kind == MessageKind::Status && m.page == 2)
+        .expect("page 2");
+    assert!(first_of_2.bytes < completed[0].len() as u64);
+}
+
+#[test]
+fn multipage_stream_gets_new_page_at_every_page_the_first_included() {
+    let dir = tmp();
+    let mut driver = sim("pages=3", dir.path());
+    let mut cb = MemCallback::default();
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &multipage(0, FileFormat::Tiff),
+        &mut cb,
+        RunOptions::default(),
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!(cb.streams.len(), 1, "one stream for the job");
+    let new_pages: Vec<u32> = cb
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::NewPage)
+        .map(|m| m.page)
+        .collect();
+    assert_eq!(new_pages, vec![1, 2, 3]);
+    // STATUS bytes count the whole stream: they never go back.
+    let bytes: Vec<u64> = cb
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::Status)
+        .map(|m| m.bytes)
+        .collect();
+    assert!(bytes.windows(2).all(|w| w[0] <= w[1]));
+    let kinds = kinds(&cb.messages);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == MessageKind::EndOfStream).count(),
+        1
+    );
+    assert_eq!(cb.completed().len(), 1);
+}
+
+#[test]
+fn end_of_transfer_is_sent_exactly_once_and_last_also_after_cancel_and_error() {
+    let dir = tmp();
+    for (rest, cancel_at) in [("pages=2", None), ("pages=2", Some(2)), ("pages=3,fault=jam@2", None)] {
+        let mut driver = sim(rest, dir.path());
+        let mut cb = MemCallback::default();
+        if let Some(page) = cancel_at {
+            cb.on_message = Some(Box::new(move |m| {
+                if m.kind == MessageKind::Status && m.page == page && m.percent >= 50 {
+                    Flow::Cancel
+                } else {
+                    Flow::Continue
+                }
+            }));
+        }
+        run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+        let kinds = kinds(&cb.messages);
+        assert_eq!(
+            kinds.iter().filter(|k| **k == MessageKind::EndOfTransfer).count(),
+            1,
+            "{rest}"
+        );
+        assert_eq!(kinds.last(), Some(&MessageKind::EndOfTransfer), "{rest}");
+    }
+}
+
+#[test]
+fn skip_drops_only_that_page_and_page_numbers_have_no_gaps() {
+    let dir = tmp();
+    let mut driver = sim("pages=4", dir.path());
+    let mut cb = MemCallback::default();
+    let asked = Arc::new(AtomicU32::new(0));
+    let counter = asked.clone();
+    cb.on_stream = Some(Box::new(move |_req| {
+        // The second sheet the device offers is skipped.
+        if counter.fetch_add(1, Ordering::SeqCst) == 1 {
+            Some(StreamAnswerKind::Skip)
+        } else {
+            None
+        }
+    }));
+    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!(r.totals.delivered, 3);
+    assert_eq!(r.totals.skipped, 1);
+    let requested: Vec<u32> = cb.streams.iter().map(|(req, _)| req.page).collect();
+    assert_eq!(requested, vec![1, 2, 3], "delivered pages numbered without gaps");
+    // The content shows which sheets came: sheet 2 was dropped.
+    let sheets: Vec<u32> = cb.completed().iter().map(|b| strip(b).page).collect();
+    assert_eq!(sheets, vec![1, 3, 4]);
+}
+
+fn cancelled_run_keeps_completed_pages(cb: &mut MemCallback, options: RunOptions) {
+    let dir = tmp();
+    let mut driver = sim("pages=4", dir.path());
+    let r = run(&mut driver, "Feeder", &feeder(0), cb, options);
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    let completed = cb.completed();
+    assert_eq!(completed.len(), 1, "page 1 kept");
+    assert_eq!(strip(&completed[0]).page, 1);
+    assert_eq!(cb.discarded(), 1, "the page in progress was discarded");
+    assert!(
+        !cb.messages
+            .iter()
+            .any(|m| m.kind == MessageKind::EndOfStream && m.page == 2),
+        "no END_OF_STREAM for an abandoned page"
+    );
+}
+
+#[test]
+fn cancel_returned_from_a_message_ends_cancelled_keeping_completed_pages() {
+    let mut cb = MemCallback::default();
+    cb.on_message = Some(Box::new(|m| {
+        if m.kind == MessageKind::Status && m.page == 2 && m.percent >= 40 {
+            Flow::Cancel
+        } else {
+            Flow::Continue
+        }
+    }));
+    cancelled_run_keeps_completed_pages(&mut cb, RunOptions::default());
+}
+
+#[test]
+fn cancel_from_another_thread_ends_cancelled_keeping_completed_pages() {
+    let cancel = CancelToken::new();
+    let (reached_tx, reached_rx) = crossbeam_channel::bounded::<()>(1);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
+    let token = cancel.clone();
+    let canceller = std::thread::spawn(move || {
+        reached_rx.recv().expect("page 2 reached");
+        token.cancel();
+        done_tx.send(()).expect("signal");
+    });
+    let mut cb = MemCallback::default();
+    let mut signalled = false;
+    cb.on_message = Some(Box::new(move |m| {
+        if !signalled && m.kind == MessageKind::Status && m.page == 2 && m.percent >= 40 {
+            signalled = true;
+            reached_tx.send(()).expect("signal");
+            // Wait until the other thread has cancelled.
+            done_rx.recv().expect("cancelled");
+        }
+        Flow::Continue
+    }));
+    let options = RunOptions {
+        cancel,
+        ..Default::default()
+    };
+    cancelled_run_keeps_completed_pages(&mut cb, options);
+    canceller.join().expect("canceller");
+}
+
+#[test]
+fn cancel_returned_from_next_stream_ends_cancelled() {
+    let dir = tmp();
+    let mut driver = sim("pages=4", dir.path());
+    let mut cb = MemCallback::default();
+    cb.on_stream = Some(Box::new(|req| {
+        (req.page == 3).then_some(StreamAnswerKind::Cancel)
+    }));
+    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    assert_eq!(cb.completed().len(), 2);
+    assert_eq!(cb.discarded(), 0, "nothing of page 3 was written");
+}
+
+#[test]
+fn cancel_from_a_status_handler_ends_cancelled() {
+    let dir = tmp();
+    let mut driver = sim("pages=2,warmup=2", dir.path());
+    let mut cb = MemCallback::default();
+    let handler = ScriptedHandler::new(|status, _| {
+        if status.code == StatusCode::WARMING_UP && status.percent >= Some(50) {
+            StatusAnswer::Cancel
+        } else {
+            StatusAnswer::NotHandled
+        }
+    });
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions {
+            handler: Some(handler),
+            ..Default::default()
+        },
+    );
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    assert!(cb.streams.is_empty(), "no page was started");
+}
+
+#[test]
+fn after_a_cancel_every_later_callback_answers_cancel_and_the_device_stays_usable() {
+    let dir = tmp();
+    let mut driver = sim("pages=4", dir.path());
+    let mut cb = MemCallback::default();
+    cb.on_message = Some(Box::new(|m| {
+        if m.kind == MessageKind::Status && m.page == 1 && m.percent >= 30 {
+            Flow::Cancel
+        } else {
+            Flow::Continue
+        }
+    }));
+    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    // Nothing but END_OF_TRANSFER after the cancelling STATUS.
+    let cancel_at = cb
+        .messages
+        .iter()
+        .position(|m| m.kind == MessageKind::Status && m.percent >= 30)
+        .expect("cancelling status");
+    assert_eq!(kinds(&cb.messages[cancel_at + 1..]), vec![MessageKind::EndOfTransfer]);
+    // The same device scans the next job normally.
+    let mut again = MemCallback::default();
+    let r = run(&mut driver, "Feeder", &feeder(2), &mut again, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!(again.completed().len(), 2);
+}
+
+#[test]
+fn stop_after_this_page_is_a_cancel_at_the_next_stream_or_new_page() {
+    let dir = tmp();
+    // One stream per page: Cancel at page 3's next_stream.
+    let mut driver = sim("pages=5", dir.path());
+    let mut cb = MemCallback::default();
+    cb.on_stream = Some(Box::new(|req| (req.page == 3).then_some(StreamAnswerKind::Cancel)));
+    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    assert_eq!(cb.completed().len(), 2);
+    // Multipage: Cancel at page 3's NEW_PAGE; the document keeps 2 pages.
+    let mut cb = MemCallback::default();
+    cb.on_message = Some(Box::new(|m| {
+        if m.kind == MessageKind::NewPage && m.page == 3 {
+            Flow::Cancel
+        } else {
+            Flow::Continue
+        }
+    }));
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &multipage(0, FileFormat::Tiff),
+        &mut cb,
+        RunOptions::default(),
+    );
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    let doc = cb.completed();
+    assert_eq!(doc.len(), 1, "the document was finalised");
+    assert_eq!(tiff_pages(&doc[0]), 2);
+    assert!(
+        !r.trace.events.iter().any(|e| matches!(e, TraceEvent::PageAbandoned { .. })),
+        "nothing of page 3 was written"
+    );
+}
+
+/// Counts the pages of a TIFF by walking its IFDs.
+fn tiff_pages(bytes: &[u8]) -> usize {
+    let mut decoder =
+        tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)).expect("valid TIFF");
+    let mut pages = 1;
+    while decoder.more_images() {
+        decoder.next_image().expect("next IFD");
+        pages += 1;
+    }
+    pages
+}
+
+#[test]
+fn cancelled_multipage_document_is_finalised_with_the_completed_pages() {
+    let dir = tmp();
+    let mut driver = sim("pages=4", dir.path());
+    let mut cb = MemCallback::default();
+    cb.on_message = Some(Box::new(|m| {
+        if m.kind == MessageKind::Status && m.page == 3 && m.percent >= 50 {
+            Flow::Cancel
+        } else {
+            Flow::Continue
+        }
+    }));
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &multipage(0, FileFormat::Tiff),
+        &mut cb,
+        RunOptions::default(),
+    );
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    let doc = cb.completed();
+    assert_eq!(doc.len(), 1);
+    assert_eq!(tiff_pages(&doc[0]), 2);
+    let eos = cb.messages.iter().filter(|m| m.kind == MessageKind::EndOfStream).count();
+    assert_eq!(eos, 1, "the document's END_OF_STREAM comes after the cancel");
+}
+
+#[test]
+fn feeder_emptied_with_pages_zero_is_completed() {
+    let dir = tmp();
+    let mut driver = sim("pages=3", dir.path());
+    let mut cb = MemCallback::default();
+    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!(cb.completed().len(), 3);
+}
+
+#[test]
+fn feeder_running_out_before_n_pages_is_end_of_media_not_an_error() {
+    let dir = tmp();
+    let mut driver = sim("pages=2", dir.path());
+    let mut cb = MemCallback::default();
+    let seen = ScriptedHandler::new(|_, _| StatusAnswer::NotHandled);
+    let statuses = seen.seen.clone();
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(5),
+        &mut cb,
+        RunOptions {
+            handler: Some(seen),
+            ..Default::default()
+        },
+    );
+    assert_eq!(r.result, Ok(Outcome::EndOfMedia { pages: 2 }));
+    assert_eq!(cb.completed().len(), 2);
+    assert!(
+        statuses
+            .lock()
+            .expect("seen")
+            .iter()
+            .all(|s| !s.code.is_error()),
+        "never a question to the user"
+    );
+}
+
+#[test]
+fn feeder_empty_before_the_first_page_is_raised_as_a_status_first() {
+    let dir = tmp();
+    // Unhandled: the job fails with PAPER_EMPTY.
+    let mut driver = sim("pages=2,fault=empty", dir.path());
+    let mut cb = MemCallback::default();
+    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    assert_eq!(r.result.map_err(|e| e.code), Err(StatusCode::PAPER_EMPTY));
+    assert!(r.trace.statuses().contains(&StatusCode::PAPER_EMPTY));
+    assert!(cb.streams.is_empty());
+    // Handled (paper loaded, Retry): the job goes on.
+    let mut driver = sim("pages=2,fault=empty", dir.path());
+    let mut cb = MemCallback::default();
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions {
+            handler: Some(ScriptedHandler::retry_errors()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!(cb.completed().len(), 2);
+}
+
+#[test]
+fn multi_feed_and_paper_jam_fail_after_keeping_the_completed_pages() {
+    let dir = tmp();
+    for (fault, code) in [
+        ("multifeed@3", StatusCode::MULTI_FEED),
+        ("jam@3", StatusCode::PAPER_JAM),
+    ] {
+        let mut driver = sim(&format!("pages=4,fault={fault}"), dir.path());
+        let mut cb = MemCallback::default();
+        let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+        let error = r.result.expect_err(fault);
+        assert_eq!(error.code, code);
+        assert_eq!(error.page, Some(3));
+        assert_eq!(error.pages_completed, 2);
+        assert_eq!(cb.completed().len(), 2, "{fault}");
+        assert_eq!(cb.discarded(), 1, "{fault}: the interrupted page is dropped");
+    }
+}
+
+#[test]
+fn duplex_order_is_front_back_front_back_and_sides_count_as_pages() {
+    let dir = tmp();
+    let mut driver = sim("pages=3", dir.path());
+    let mut cb = MemCallback::default();
+    let settings = ScanSettings {
+        source: Source::Duplex,
+        ..feeder(5)
+    };
+    let r = run(&mut driver, "Feeder", &settings, &mut cb, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    let sides: Vec<Side> = cb.streams.iter().map(|(req, _)| req.side).collect();
+    assert_eq!(
+        sides,
+        vec![Side::Front, Side::Back, Side::Front, Side::Back, Side::Front],
+        "N odd: the back of the last sheet is not transferred"
+    );
+    let strips: Vec<(u32, Side)> = cb
+        .completed()
+        .iter()
+        .map(|b| {
+            let s = strip(b);
+            (s.page, s.side)
+        })
+        .collect();
+    assert_eq!(
+        strips,
+        vec![
+            (1, Side::Front),
+            (2, Side::Back),
+            (3, Side::Front),
+            (4, Side::Back),
+            (5, Side::Front)
+        ]
+    );
+}
+
+#[test]
+fn retried_page_trace_is_clear_rewind_and_same_stream() {
+    let dir = tmp();
+    for (fault, settings) in [
+        ("jam@2", feeder(0)),
+        ("coveropen@2", multipage(0, FileFormat::Tiff)),
+    ] {
+        let mut driver = sim(&format!("pages=3,fault={fault}"), dir.path());
+        let mut cb = MemCallback::default();
+        let r = run(
+            &mut driver,
+            "Feeder",
+            &settings,
+            &mut cb,
+            RunOptions {
+                handler: Some(ScriptedHandler::retry_errors()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(r.result, Ok(Outcome::Completed), "{fault}");
+        let events = &r.trace.events;
+        let error_at = events
+            .iter()
+            .position(|e| matches!(e, TraceEvent::DeviceStatus { code, .. } if code.is_error()))
+            .expect("the fault");
+        assert!(
+            matches!(events[error_at + 1], TraceEvent::DeviceStatus { code: StatusCode::CLEAR, .. }),
+            "{fault}: CLEAR follows the handled error"
+        );
+        assert_eq!(events[error_at + 2], TraceEvent::PageRewound { page: 2 });
+        // No new stream request and no repeated NEW_PAGE for the retried page.
+        let requests = events
+            .iter()
+            .filter(|e| matches!(e, TraceEvent::StreamRequest { .. }))
+            .count();
+        let new_pages = cb.messages.iter().filter(|m| m.kind == MessageKind::NewPage).count();
+        if settings.multipage {
+            assert_eq!(requests, 1);
+            assert_eq!(new_pages, 3);
+        } else {
+            assert_eq!(requests, 3);
+        }
+        // STATUS bytes after the retry continue from the page's start.
+        let before: Vec<u64> = events[..error_at]
+            .iter()
+            .filter_map(|e| match e {
+                TraceEvent::Message { message, .. }
+                    if message.kind == MessageKind::Status && message.page == 2 =>
+                {
+                    Some(message.bytes)
+                }
+                _ => None,
+            })
+            .collect();
+        let after_first = events[error_at..]
+            .iter()
+            .find_map(|e| match e {
+                TraceEvent::Message { message, .. } if message.kind == MessageKind::Status => {
+                    Some(message.bytes)
+                }
+                _ => None,
+            })
+            .expect("status after retry");
+        assert!(after_first <= *before.last().expect("status before the fault"));
+        // The retried page is intact and appears once.
+        if settings.multipage {
+            assert_eq!(tiff_pages(&cb.completed()[0]), 3);
+        } else {
+            let pages: Vec<u32> = cb.completed().iter().map(|b| strip(b).page).collect();
+            assert_eq!(pages, vec![1, 2, 3], "{fault}");
+        }
+    }
+}
+
+/// A driver wrapper around the virtual scanner with its own status handler,
+/// to see the chain order app -> driver -> default.
+struct WithDriverHandler {
+    inner: streamscan::device::sim::SimDriver,
+    answer: StatusAnswer,
+    log: Arc<Mutex<Vec<&'static str>>>,
+}
+
+struct LoggingHandler {
+    name: &'static str,
+    answer: StatusAnswer,
+    log: Arc<Mutex<Vec<&'static str>>>,
+}
+
+impl StatusHandler for LoggingHandler {
+    fn handle(&mut self, status: &DeviceStatus, _cancel: &CancelToken) -> StatusAnswer {
+        if status.code.is_error() {
+            self.log.lock().expect("log").push(self.name);
+            self.answer
+        } else {
+            StatusAnswer::NotHandled
+        }
+    }
+}
+
+impl Driver for WithDriverHandler {
+    fn info(&self) -> DeviceInfo {
+        self.inner.info()
+    }
+    fn items(&self) -> Item {
+        self.inner.items()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn acquire(
+        &mut self,
+        request: &AcquireRequest,
+        sink: &mut dyn AcquireSink,
+    ) -> Result<AcquireEnd, DriverError> {
+        self.inner.acquire(request, sink)
+    }
+    fn status_handler(&mut self) -> Option<Box<dyn StatusHandler>> {
+        Some(Box::new(LoggingHandler {
+            name: "driver",
+            answer: self.answer,
+            log: self.log.clone(),
+        }))
+    }
+}
+
+#[test]
+fn status_handler_chain_runs_application_then_driver_then_default() {
+    let dir = tmp();
+    for (app, driver_answer, expect_log, expect_ok) in [
+        (StatusAnswer::NotHandled, StatusAnswer::Handled, vec!["app", "driver"], true),
+        (StatusAnswer::Handled, StatusAnswer::NotHandled, vec!["app"], true),
+        (StatusAnswer::NotHandled, StatusAnswer::NotHandled, vec!["app", "driver"], false),
+    ] {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut driver = WithDriverHandler {
+            inner: sim("pages=2,fault=jam@1", dir.path()),
+            answer: driver_answer,
+            log: log.clone(),
+        };
+        let mut app_handler = LoggingHandler {
+            name: "app",
+            answer: app,
+            log: log.clone(),
+        };
+        let mut cb = MemCallback::default();
+        let options = TransferOptions {
+            clock: VirtualClock::shared(),
+            ..Default::default()
+        };
+        let mut transfer = Transfer::new(&mut driver, options).with_status_handler(&mut app_handler);
+        let result = transfer.download("Feeder", 0, &feeder(0), &mut cb);
+        check(transfer.trace()).expect("message order");
+        assert_eq!(*log.lock().expect("log"), expect_log);
+        if expect_ok {
+            assert_eq!(result, Ok(Outcome::Completed));
+        } else {
+            // The default handler handles nothing: the error fails the job.
+            assert_eq!(result.map_err(|e| e.code), Err(StatusCode::PAPER_JAM));
+        }
+    }
+}
+
+#[test]
+fn handler_failing_with_a_code_fails_the_job_with_it() {
+    let dir = tmp();
+    let mut driver = sim("pages=2,fault=coveropen@1", dir.path());
+    let mut cb = MemCallback::default();
+    let handler = ScriptedHandler::new(|status, _| {
+        if status.code.is_error() {
+            StatusAnswer::Fail(StatusCode::USER_INTERVENTION)
+        } else {
+            StatusAnswer::NotHandled
+        }
+    });
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions {
+            handler: Some(handler),
+            ..Default::default()
+        },
+    );
+    assert_eq!(r.result.map_err(|e| e.code), Err(StatusCode::USER_INTERVENTION));
+}
+
+#[test]
+fn unhandled_success_status_continues() {
+    let dir = tmp();
+    let mut driver = sim("pages=1,warmup=3", dir.path());
+    let mut cb = MemCallback::default();
+    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    let warm: Vec<StatusCode> = r
+        .trace
+        .statuses()
+        .into_iter()
+        .filter(|c| *c == StatusCode::WARMING_UP)
+        .collect();
+    assert!(warm.len() >= 5, "warm-up reported with a rising percent");
+    // The "please wait" is cleared before the first stream.
+    let events = &r.trace.events;
+    let first_request = events
+        .iter()
+        .position(|e| matches!(e, TraceEvent::StreamRequest { .. }))
+        .expect("request");
+    assert!(matches!(
+        events[first_request - 1],
+        TraceEvent::DeviceStatus { code: StatusCode::CLEAR, .. }
+    ));
+}
+
+#[test]
+fn handler_waiting_for_a_person_is_cancellable() {
+    let dir = tmp();
+    let mut driver = sim("pages=2,fault=coveropen@2", dir.path());
+    let cancel = CancelToken::new();
+    let token = cancel.clone();
+    let (asked_tx, asked_rx) = crossbeam_channel::bounded::<()>(1);
+    let canceller = std::thread::spawn(move || {
+        asked_rx.recv().expect("question asked");
+        token.cancel();
+    });
+    // The handler "shows a dialog" and waits until cancelled.
+    let handler = ScriptedHandler::new(move |status, cancel| {
+        if status.code.is_error() {
+            asked_tx.send(()).expect("ask");
+            cancel.wait();
+            StatusAnswer::Cancel
+        } else {
+            StatusAnswer::NotHandled
+        }
+    });
+    let mut cb = MemCallback::default();
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions {
+            handler: Some(handler),
+            cancel,
+            ..Default::default()
+        },
+    );
+    canceller.join().expect("canceller");
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    assert_eq!(cb.completed().len(), 1);
+}
+
+#[test]
+fn no_data_timeout_turns_a_hung_device_into_device_communication() {
+    let dir = tmp();
+    let mut driver = sim("pages=3,fault=hang@2,warmup=0", dir.path());
+    let mut cb = MemCallback::default();
+    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let error = r.result.expect_err("hang");
+    assert_eq!(error.code, StatusCode::DEVICE_COMMUNICATION);
+    assert_eq!(error.page, Some(2));
+    assert_eq!(cb.completed().len(), 1);
+    // It fired 30 s (virtual) after the last activity: 1.5 pages at 2.4 s
+    // each, then 30 s of silence.
+    let t = r.clock.now().as_secs_f64();
+    assert!((32.0..34.0).contains(&t), "timed out at {t} s");
+}
+
+#[test]
+fn no_data_timeout_is_restarted_by_device_activity() {
+    let dir = tmp();
+    // A 20 s warm-up reporting every 2 s, against a 5 s timeout: no error.
+    let mut driver = sim("pages=1,warmup=20", dir.path());
+    let mut cb = MemCallback::default();
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions {
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        },
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
+}
+
+#[test]
+fn no_data_timeout_is_paused_while_a_handler_waits_for_a_person() {
+    let dir = tmp();
+    let mut driver = sim("pages=2,fault=jam@1,warmup=0", dir.path());
+    let clock = VirtualClock::shared();
+    let person_clock = clock.clone();
+    // The person takes 10 minutes to clear the jam.
+    let handler = ScriptedHandler::new(move |status, _| {
+        if status.code.is_error() {
+            person_clock.advance(Duration::from_secs(600));
+            StatusAnswer::Handled
+        } else {
+            StatusAnswer::NotHandled
+        }
+    });
+    let mut cb = MemCallback::default();
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions {
+            handler: Some(handler),
+            clock,
+            ..Default::default()
+        },
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!(cb.completed().len(), 2);
+}
+
+#[test]
+fn folder_download_with_acquire_children_gives_one_stream_per_leaf() {
+    let dir = tmp();
+    std::fs::write(dir.path().join("a.txt"), b"first file").expect("write");
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    std::fs::write(dir.path().join("sub").join("b.bin"), vec![7u8; 200_000]).expect("write");
+    let mut driver = sim("", dir.path());
+    let mut cb = MemCallback::default();
+    let options = TransferOptions {
+        clock: VirtualClock::shared(),
+        ..Default::default()
+    };
+    let mut transfer = Transfer::new(&mut driver, options);
+    // Without the flag a folder cannot be downloaded.
+    let refused = transfer.download("Storage", 0, &ScanSettings::default(), &mut cb);
+    assert_eq!(refused.map_err(|e| e.code), Err(StatusCode::INVALID_COMMAND));
+    check(transfer.trace()).expect("message order");
+    let mut cb = MemCallback::default();
+    let result = transfer.download("Storage", ACQUIRE_CHILDREN, &ScanSettings::default(), &mut cb);
+    check(transfer.trace()).expect("message order");
+    assert_eq!(result, Ok(Outcome::Completed));
+    let names: Vec<String> = cb.streams.iter().map(|(r, _)| r.full_item_name.clone()).collect();
+    assert_eq!(names, vec!["Root/Storage/a.txt", "Root/Storage/sub/b.bin"]);
+    let files = cb.completed();
+    assert_eq!(files[0], b"first file");
+    assert_eq!(files[1], vec![7u8; 200_000]);
+}
+
+#[test]
+fn upload_goes_to_an_existing_item_created_with_create_child_item() {
+    let dir = tmp();
+    let mut driver = sim("", dir.path());
+    let options = TransferOptions {
+        clock: VirtualClock::shared(),
+        ..Default::default()
+    };
+    let mut transfer = Transfer::new(&mut driver, options);
+    let data = vec![42u8; 300_000];
+    let item = transfer
+        .create_child_item("Storage", "photo.jpg")
+        .expect("child created");
+    assert_eq!(item.full_name, "Root/Storage/photo.jpg");
+    let mut messages = Vec::new();
+    let stored = transfer
+        .upload(
+            &item.full_name,
+            &mut data.as_slice(),
+            Some(data.len() as u64),
+            &mut |m| {
+                messages.push(m.clone());
+                Flow::Continue
+            },
+        )
+        .expect("upload");
+    check(transfer.trace()).expect("message order");
+    assert_eq!(stored, 300_000);
+    assert_eq!(std::fs::read(dir.path().join("photo.jpg")).expect("stored"), data);
+    let statuses: Vec<_> = messages.iter().filter(|m| m.kind == MessageKind::Status).collect();
+    assert!(statuses.len() >= 2);
+    assert_eq!(statuses.last().map(|m| (m.percent, m.bytes)), Some((100, 300_000)));
+    assert_eq!(messages.last().map(|m| m.kind), Some(MessageKind::EndOfTransfer));
+    // A second file of the same name gets a new name, never overwriting.
+    let again = transfer.create_child_item("Storage", "photo.jpg").expect("child");
+    assert_eq!(again.name, "photo (2).jpg");
+}
+
+#[test]
+fn upload_refuses_an_empty_source_a_full_store_and_honours_cancel() {
+    let dir = tmp();
+    let mut driver = sim("capacity=1000", dir.path());
+    let options = TransferOptions {
+        clock: VirtualClock::shared(),
+        ..Default::default()
+    };
+    let mut transfer = Transfer::new(&mut driver, options);
+    let empty = transfer.create_child_item("Storage", "empty.png").expect("child");
+    let r = transfer.upload(&empty.full_name, &mut std::io::empty(), None, &mut |_| Flow::Continue);
+    assert!(r.expect_err("empty").message.contains("empty"));
+    check(transfer.trace()).expect("message order");
+    let big = transfer.create_child_item("Storage", "big.png").expect("child");
+    let data = vec![1u8; 5000];
+    let r = transfer.upload(&big.full_name, &mut data.as_slice(), Some(5000), &mut |_| Flow::Continue);
+    assert!(r.expect_err("full").message.contains("full"));
+    // Unknown size: refused once the store fills up.
+    let big = transfer.create_child_item("Storage", "big2.png").expect("child");
+    let mut reader = std::io::Read::chain(data.as_slice(), std::io::empty());
+    let r = transfer.upload(&big.full_name, &mut reader, None, &mut |_| Flow::Continue);
+    assert!(r.expect_err("full").message.contains("full"));
+    // Cancel from a message.
+    let mut driver = sim("", dir.path());
+    let mut transfer = Transfer::new(&mut driver, TransferOptions::default());
+    let item = transfer.create_child_item("Storage", "c.bin").expect("child");
+    let data = vec![3u8; 1_000_000];
+    let r = transfer.upload(&item.full_name, &mut data.as_slice(), Some(1_000_000), &mut |m| {
+        if m.kind == MessageKind::Status {
+            Flow::Cancel
+        } else {
+            Flow::Continue
+        }
+    });
+    assert!(r.is_err());
+    check(transfer.trace()).expect("message order");
+    // Nothing half-uploaded remains: no files but none of these.
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn destination_that_cannot_be_written_fails_with_destination_keeping_completed_pages() {
+    let dir = tmp();
+    let mut driver = sim("pages=3", dir.path());
+    // Page 1 fits; page 2 hits a full disk after 10 kB.
+    let mut limited = LimitAfterFirst {
+        inner: MemCallback::default(),
+    };
+    let options = TransferOptions {
+        clock: VirtualClock::shared(),
+        ..Default::default()
+    };
+    let mut transfer = Transfer::new(&mut driver, options);
+    let result = transfer.download("Feeder", 0, &feeder(0), &mut limited);
+    check(transfer.trace()).expect("message order");
+    let error = result.expect_err("disk full");
+    assert_eq!(error.code, StatusCode::DESTINATION);
+    assert_eq!(error.pages_completed, 1);
+    assert_eq!(error.page, Some(2));
+    assert_eq!(limited.inner.completed().len(), 1);
+    assert_eq!(limited.inner.discarded(), 1);
+    assert!(error.message.contains("space"), "{}", error.message);
+}
+
+/// Gives the first stream unlimited room, the later ones 10 kB.
+struct LimitAfterFirst {
+    inner: MemCallback,
+}
+
+impl streamscan::transfer::TransferCallback for LimitAfterFirst {
+    fn next_stream(
+        &mut self,
+        request: &streamscan::transfer::StreamRequest,
+    ) -> streamscan::transfer::StreamAnswer {
+        self.inner.limit = (request.page > 1).then_some(10_000);
+        self.inner.next_stream(request)
+    }
+    fn message(&mut self, message: &streamscan::transfer::TransferMessage) -> Flow {
+        self.inner.message(message)
+    }
+}
+
+/// A device that sends its pages as JPEG bodies (like an eSCL scanner).
+struct JpegDevice {
+    jpeg: Vec<u8>,
+}
+
+impl Driver for JpegDevice {
+    fn info(&self) -> DeviceInfo {
+        DeviceInfo {
+            id: "test:jpeg".into(),
+            name: "JPEG device".into(),
+            kind: DeviceKind::Network,
+        }
+    }
+    fn items(&self) -> Item {
+        let mut root = Item::new("", "Root", ItemFlags::ROOT | ItemFlags::FOLDER);
+        root.children.push(Item::new(
+            "Root",
+            "Flatbed",
+            ItemFlags::IMAGE | ItemFlags::TRANSFER,
+        ));
+        root
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            sources: vec![Source::Flatbed],
+            min_dpi: 300,
+            max_dpi: 300,
+            modes: vec![streamscan::transfer::ColorMode::Color],
+            sizes: vec![streamscan::transfer::PageSize::A4],
+            max_area_mm: (216.0, 297.0),
+            storage: false,
+        }
+    }
+    fn acquire(
+        &mut self,
+        request: &AcquireRequest,
+        sink: &mut dyn AcquireSink,
+    ) -> Result<AcquireEnd, DriverError> {
+        if sink.begin_page(PageStart {
+            item: request.item.clone(),
+            side: Side::Front,
+        }) != PageGo::Continue
+        {
+            return Ok(AcquireEnd::Cancelled);
+        }
+        sink.start_data(PageData::Encoded {
+            format: FileFormat::Jpeg,
+            size: Some(self.jpeg.len() as u64),
+            header: None,
+        })?;
+        for chunk in self.jpeg.chunks(1000) {
+            sink.encoded(chunk)?;
+            sink.progress(-1)?;
+        }
+        sink.end_page()?;
+        Ok(AcquireEnd::Done)
+    }
+}
+
+fn sample_jpeg() -> Vec<u8> {
+    let mut image = image::RgbImage::new(64, 48);
+    for (x, y, p) in image.enumerate_pixels_mut() {
+        *p = image::Rgb([(x * 4) as u8, (y * 5) as u8, 128]);
+    }
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&image)
+        .expect("encode");
+    out
+}
+
+#[test]
+fn device_bytes_pass_through_untouched_when_format_matches_and_filter_is_neutral() {
+    let jpeg = sample_jpeg();
+    let mut device = JpegDevice { jpeg: jpeg.clone() };
+    let mut cb = MemCallback::default();
+    let settings = ScanSettings {
+        format: FileFormat::Jpeg,
+        ..Default::default()
+    };
+    let mut transfer = Transfer::new(&mut device, TransferOptions::default());
+    let result = transfer.download("Flatbed", 0, &settings, &mut cb);
+    check(transfer.trace()).expect("message order");
+    assert_eq!(result, Ok(Outcome::Completed));
+    assert_eq!(cb.completed(), vec![jpeg.clone()]);
+    // Into PNG it is decoded and re-encoded.
+    let mut cb = MemCallback::default();
+    let mut transfer = Transfer::new(&mut device, TransferOptions::default());
+    let result = transfer.download("Flatbed", 0, &ScanSettings::default(), &mut cb);
+    assert_eq!(result, Ok(Outcome::Completed));
+    let png = &cb.completed()[0];
+    assert_eq!(&png[1..4], b"PNG");
+    assert_eq!(decode(png).header.width, 64);
+}
+
+#[test]
+fn download_of_an_unknown_or_untransferable_item_fails_with_end_of_transfer() {
+    let dir = tmp();
+    let mut driver = sim("", dir.path());
+    let mut cb = MemCallback::default();
+    let mut transfer = Transfer::new(&mut driver, TransferOptions::default());
+    let r = transfer.download("Nowhere", 0, &ScanSettings::default(), &mut cb);
+    assert_eq!(r.map_err(|e| e.code), Err(StatusCode::ITEM_DELETED));
+    check(transfer.trace()).expect("message order");
+    assert_eq!(kinds(&cb.messages), vec![MessageKind::EndOfTransfer]);
+}
