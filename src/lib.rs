@@ -35,6 +35,7 @@
 //! silent fails with DEVICE_COMMUNICATION after the no-data timeout.
 //! Parsers of device data return errors, never panic.
 
+pub mod cli;
 pub mod clock;
 pub mod device;
 pub mod engine;

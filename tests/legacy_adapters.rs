@@ -16,7 +16,7 @@ use streamscan::transfer::legacy::{
 };
 use streamscan::transfer::{
     Capabilities, ColorMode, Destination, DeviceInfo, DeviceKind, DeviceStatus, DriverError, Flow,
-    Item, ItemFlags, MemoryDestination, MessageKind, Outcome, ScanSettings, Side, Source,
+    Item, ItemFlags, MemoryDestination, MessageKind, Outcome, PageSize, ScanSettings, Side, Source,
     StatusAnswer, StatusCode, StatusHandler, StreamAnswer, StreamRequest, Transfer,
     TransferCallback, TransferError, TransferMessage, TransferOptions, trace,
 };
@@ -123,6 +123,7 @@ impl BandDriver for ScriptedBandDriver {
             min_dpi: 75,
             max_dpi: 600,
             modes: vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw],
+            sizes: vec![PageSize::A4],
             max_area_mm: (216.0, 356.0),
             storage: false,
         }

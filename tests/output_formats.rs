@@ -10,9 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use streamscan::output::{
-    EncodeOptions, FileFormat, PageEncoder, document_encoder, page_encoder,
-};
+use streamscan::output::{EncodeOptions, FileFormat, PageEncoder, document_encoder, page_encoder};
 use streamscan::raster::{Band, Page, PageHeader, PixelFormat, rgb_row};
 use streamscan::transfer::Destination;
 
@@ -65,7 +63,10 @@ impl Write for FullDisk {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let pos = self.inner.stream_position()?;
         if pos + buf.len() as u64 > self.limit {
-            return Err(io::Error::new(io::ErrorKind::StorageFull, "No space left on device"));
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "No space left on device",
+            ));
         }
         self.inner.write(buf)
     }
@@ -111,15 +112,23 @@ fn pattern(format: PixelFormat, width: u32, height: u32, seed: usize) -> Page {
     for y in 0..h {
         let row = &mut page.data[y * rb..(y + 1) * rb];
         for x in 0..w {
-            let block = (x / 16 + y / 16 + seed) % 3 == 0;
+            let block = (x / 16 + y / 16 + seed).is_multiple_of(3);
             match format {
                 PixelFormat::Rgb8 => {
                     row[x * 3] = (x * 255 / w.max(2)) as u8;
-                    row[x * 3 + 1] = if block { 230 } else { (y * 200 / h.max(2)) as u8 };
+                    row[x * 3 + 1] = if block {
+                        230
+                    } else {
+                        (y * 200 / h.max(2)) as u8
+                    };
                     row[x * 3 + 2] = ((x + y + seed * 40) * 255 / (w + h + 120)) as u8;
                 }
                 PixelFormat::Gray8 => {
-                    row[x] = if block { 240 } else { ((x + 2 * y) * 200 / (w + 2 * h)) as u8 };
+                    row[x] = if block {
+                        240
+                    } else {
+                        ((x + 2 * y) * 200 / (w + 2 * h)) as u8
+                    };
                 }
                 PixelFormat::Bw1 => {
                     let frame = x == 0 || y == 0 || x == w - 1 || y == h - 1;
@@ -179,8 +188,12 @@ fn write_part(enc: &mut dyn PageEncoder, page: &Page, known: bool) {
 /// Encodes `page` alone in `format`.
 fn encode(format: FileFormat, page: &Page, known: bool) -> Vec<u8> {
     let dest = Shared::default();
-    let mut enc = page_encoder(format, EncodeOptions { quality: 92 }, Box::new(dest.clone()))
-        .expect("encoder");
+    let mut enc = page_encoder(
+        format,
+        EncodeOptions { quality: 92 },
+        Box::new(dest.clone()),
+    )
+    .expect("encoder");
     write_page(enc.as_mut(), page, known);
     enc.finish().expect("finish");
     assert_eq!(enc.pages(), 1);
@@ -196,7 +209,12 @@ fn expected_gray(page: &Page) -> Vec<u8> {
 fn expected_rgb(page: &Page) -> Vec<u8> {
     let mut out = Vec::new();
     for y in 0..page.height() {
-        rgb_row(page.header.format, page.row(y), page.header.width as usize, &mut out);
+        rgb_row(
+            page.header.format,
+            page.row(y),
+            page.header.width as usize,
+            &mut out,
+        );
     }
     out
 }
@@ -208,11 +226,18 @@ fn compare(what: &str, got: &[u8], want: &[u8], tolerance: Option<f64>) {
     match tolerance {
         None => {
             if let Some(i) = got.iter().zip(want).position(|(a, b)| a != b) {
-                panic!("{what}: sample {i} is {} but {} was written", got[i], want[i]);
+                panic!(
+                    "{what}: sample {i} is {} but {} was written",
+                    got[i], want[i]
+                );
             }
         }
         Some(limit) => {
-            let total: u64 = got.iter().zip(want).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+            let total: u64 = got
+                .iter()
+                .zip(want)
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
             let mean = total as f64 / got.len().max(1) as f64;
             assert!(mean <= limit, "{what}: mean error {mean:.2} > {limit}");
         }
@@ -221,12 +246,19 @@ fn compare(what: &str, got: &[u8], want: &[u8], tolerance: Option<f64>) {
 
 /// Compares a decoded image with the page it came from.
 fn compare_image(what: &str, img: &image::DynamicImage, page: &Page, tolerance: Option<f64>) {
-    assert_eq!((img.width(), img.height()), (page.header.width, page.height()), "{what}: size");
+    assert_eq!(
+        (img.width(), img.height()),
+        (page.header.width, page.height()),
+        "{what}: size"
+    );
     match page.header.format {
         PixelFormat::Rgb8 => compare(what, img.to_rgb8().as_raw(), &expected_rgb(page), tolerance),
-        PixelFormat::Gray8 | PixelFormat::Bw1 => {
-            compare(what, img.to_luma8().as_raw(), &expected_gray(page), tolerance)
-        }
+        PixelFormat::Gray8 | PixelFormat::Bw1 => compare(
+            what,
+            img.to_luma8().as_raw(),
+            &expected_gray(page),
+            tolerance,
+        ),
     }
 }
 
@@ -251,9 +283,12 @@ fn ppm(dpi: u32) -> u32 {
 
 /// Runs a tool that must be installed, returning its stdout.
 fn run(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool).args(args).output().unwrap_or_else(|err| {
-        panic!("{tool} must be installed (apt-get install qpdf poppler-utils): {err}")
-    });
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| {
+            panic!("{tool} must be installed (apt-get install qpdf poppler-utils): {err}")
+        });
     assert!(
         out.status.success(),
         "{tool} {args:?} failed: {}{}",
@@ -269,7 +304,10 @@ fn check_pdf(bytes: &[u8], dir: &Path) -> Vec<(f64, f64)> {
     std::fs::write(&path, bytes).expect("write pdf");
     let path = path.to_str().expect("utf-8 path");
     let qpdf = run("qpdf", &["--check", path]);
-    assert!(qpdf.contains("No syntax or stream encoding errors"), "qpdf: {qpdf}");
+    assert!(
+        qpdf.contains("No syntax or stream encoding errors"),
+        "qpdf: {qpdf}"
+    );
     let info = run("pdfinfo", &[path]);
     let pages: usize = info
         .lines()
@@ -296,14 +334,38 @@ fn check_pdf(bytes: &[u8], dir: &Path) -> Vec<(f64, f64)> {
 }
 
 /// Renders page `n` (1-based) of a PDF at `dpi` (across, down).
-fn render_pdf(bytes: &[u8], dir: &Path, n: usize, gray: bool, dpi: (u32, u32)) -> image::DynamicImage {
+///
+/// Poppler smooths images drawn at about their own resolution (bilinear
+/// with a half-pixel shift), so the page is rendered four times larger,
+/// where it draws image pixels as plain blocks, and the centre of each
+/// block is taken.
+fn render_pdf(
+    bytes: &[u8],
+    dir: &Path,
+    n: usize,
+    gray: bool,
+    dpi: (u32, u32),
+) -> image::DynamicImage {
+    const SCALE: u32 = 4;
     let path = dir.join("render.pdf");
     std::fs::write(&path, bytes).expect("write pdf");
     let prefix = dir.join("render-out");
     let n = n.to_string();
-    let (rx, ry) = (dpi.0.to_string(), dpi.1.to_string());
+    let (rx, ry) = ((dpi.0 * SCALE).to_string(), (dpi.1 * SCALE).to_string());
     let mut args = vec![
-        "-f", &n, "-l", &n, "-rx", &rx, "-ry", &ry, "-aa", "no", "-aaVector", "no", "-singlefile",
+        "-f",
+        &n,
+        "-l",
+        &n,
+        "-rx",
+        &rx,
+        "-ry",
+        &ry,
+        "-aa",
+        "no",
+        "-aaVector",
+        "no",
+        "-singlefile",
     ];
     if gray {
         args.push("-gray");
@@ -314,8 +376,20 @@ fn render_pdf(bytes: &[u8], dir: &Path, n: usize, gray: bool, dpi: (u32, u32)) -
     args.push(prefix_str);
     run("pdftoppm", &args);
     let ext = if gray { "pgm" } else { "ppm" };
-    let out = dir.join(format!("render-out.{ext}"));
-    image::open(&out).expect("rendered page")
+    let big = image::open(dir.join(format!("render-out.{ext}"))).expect("rendered page");
+    let (w, h) = (big.width() / SCALE, big.height() / SCALE);
+    let centre = |v: u32| v * SCALE + SCALE / 2;
+    if gray {
+        let big = big.to_luma8();
+        image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(w, h, |x, y| {
+            *big.get_pixel(centre(x), centre(y))
+        }))
+    } else {
+        let big = big.to_rgb8();
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
+            *big.get_pixel(centre(x), centre(y))
+        }))
+    }
 }
 
 /// Every image of a TIFF, walked IFD by IFD with the tiff crate:
@@ -328,9 +402,15 @@ fn tiff_pages(bytes: &[u8]) -> Vec<(u32, u32, Vec<u8>, f64, f64, u32)> {
     loop {
         let (w, h) = decoder.dimensions().expect("dimensions");
         let color = decoder.colortype().expect("color type");
-        let x = decoder.get_tag_f64(Tag::XResolution).expect("XResolution");
-        let y = decoder.get_tag_f64(Tag::YResolution).expect("YResolution");
-        let unit = decoder.get_tag_u32(Tag::ResolutionUnit).expect("ResolutionUnit");
+        let rational = |value| match value {
+            tiff::decoder::ifd::Value::Rational(n, d) => f64::from(n) / f64::from(d),
+            other => panic!("resolution should be a RATIONAL, not {other:?}"),
+        };
+        let x = rational(decoder.get_tag(Tag::XResolution).expect("XResolution"));
+        let y = rational(decoder.get_tag(Tag::YResolution).expect("YResolution"));
+        let unit = decoder
+            .get_tag_u32(Tag::ResolutionUnit)
+            .expect("ResolutionUnit");
         let DecodingResult::U8(data) = decoder.read_image().expect("image data") else {
             panic!("8-bit data expected");
         };
@@ -378,11 +458,17 @@ fn png_round_trips_every_pixel_format() {
             let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
                 .expect("decode");
             compare_image(&what, &img, &page, None);
-            let reader = png::Decoder::new(Cursor::new(&bytes)).read_info().expect("info");
+            let reader = png::Decoder::new(Cursor::new(&bytes))
+                .read_info()
+                .expect("info");
             let dims = reader.info().pixel_dims.expect("pHYs");
             assert_eq!((dims.xppu, dims.yppu), (ppm(DPI_X), ppm(DPI_Y)), "{what}");
             assert_eq!(dims.unit, png::Unit::Meter);
-            let depth = if format == PixelFormat::Bw1 { png::BitDepth::One } else { png::BitDepth::Eight };
+            let depth = if format == PixelFormat::Bw1 {
+                png::BitDepth::One
+            } else {
+                png::BitDepth::Eight
+            };
             assert_eq!(reader.info().bit_depth, depth, "{what}");
         }
     }
@@ -397,11 +483,23 @@ fn jpeg_round_trips_within_tolerance() {
             let what = format!("JPEG {format:?} known={known}");
             let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
                 .expect("decode");
-            let tolerance = if format == PixelFormat::Bw1 { 12.0 } else { 4.0 };
+            let tolerance = if format == PixelFormat::Bw1 {
+                12.0
+            } else {
+                4.0
+            };
             compare_image(&what, &img, &page, Some(tolerance));
             let gray = format != PixelFormat::Rgb8;
-            assert_eq!(img.color() == image::ColorType::L8, gray, "{what}: components");
-            assert_eq!(jfif_density(&bytes), (1, DPI_X as u16, DPI_Y as u16), "{what}");
+            assert_eq!(
+                img.color() == image::ColorType::L8,
+                gray,
+                "{what}: components"
+            );
+            assert_eq!(
+                jfif_density(&bytes),
+                (1, DPI_X as u16, DPI_Y as u16),
+                "{what}"
+            );
         }
     }
 }
@@ -421,7 +519,11 @@ fn tiff_round_trips_with_resolution_tags() {
             let (w, h, samples, x, y, unit) = &pages[0];
             assert_eq!((*w, *h), (W, H), "{what}");
             compare(&what, samples, &tiff_expected(&page), None);
-            assert_eq!((*x, *y, *unit), (f64::from(DPI_X), f64::from(DPI_Y), 2), "{what}");
+            assert_eq!(
+                (*x, *y, *unit),
+                (f64::from(DPI_X), f64::from(DPI_Y), 2),
+                "{what}"
+            );
         }
     }
 }
@@ -447,7 +549,11 @@ fn bmp_round_trips_with_pixels_per_metre() {
             let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Bmp)
                 .expect("decode");
             compare_image(&what, &img, &page, None);
-            assert_eq!((le32(&bytes, 38), le32(&bytes, 42)), (ppm(DPI_X), ppm(DPI_Y)), "{what}");
+            assert_eq!(
+                (le32(&bytes, 38), le32(&bytes, 42)),
+                (ppm(DPI_X), ppm(DPI_Y)),
+                "{what}"
+            );
             assert_eq!(le32(&bytes, 2) as usize, bytes.len(), "{what}: file size");
             let bits = u16::from_le_bytes([bytes[28], bytes[29]]);
             let expected_bits = match format {
@@ -497,13 +603,22 @@ fn pdf_pages_render_back_with_the_right_media_box() {
             let text = String::from_utf8_lossy(&bytes);
             match format {
                 PixelFormat::Bw1 => {
-                    assert!(text.contains("/BitsPerComponent 1 /Decode [1 0] /Filter /FlateDecode"), "{what}");
+                    assert!(
+                        text.contains("/BitsPerComponent 1 /Decode [1 0] /Filter /FlateDecode"),
+                        "{what}"
+                    );
                     let img = render_pdf(&bytes, dir.path(), 1, true, TEST_DPI);
                     compare_image(&what, &img, &page, None);
                 }
                 _ => {
                     assert!(text.contains("/DCTDecode"), "{what}");
-                    let img = render_pdf(&bytes, dir.path(), 1, format == PixelFormat::Gray8, TEST_DPI);
+                    let img = render_pdf(
+                        &bytes,
+                        dir.path(),
+                        1,
+                        format == PixelFormat::Gray8,
+                        TEST_DPI,
+                    );
                     compare_image(&what, &img, &page, Some(4.0));
                 }
             }
@@ -547,8 +662,12 @@ fn three_pages() -> [Page; 3] {
 fn multipage_tiff_keeps_exactly_the_completed_pages() {
     let pages = three_pages();
     let dest = Shared::default();
-    let mut enc = document_encoder(FileFormat::Tiff, EncodeOptions::default(), Box::new(dest.clone()))
-        .expect("encoder");
+    let mut enc = document_encoder(
+        FileFormat::Tiff,
+        EncodeOptions::default(),
+        Box::new(dest.clone()),
+    )
+    .expect("encoder");
     write_page(enc.as_mut(), &pages[0], true);
     write_part(enc.as_mut(), &pattern(PixelFormat::Rgb8, 40, 40, 3), false);
     enc.abandon_page().expect("abandon");
@@ -565,7 +684,11 @@ fn multipage_tiff_keeps_exactly_the_completed_pages() {
         let what = format!("TIFF document page {}", i + 1);
         assert_eq!((*w, *h), (page.header.width, page.height()), "{what}");
         compare(&what, samples, &tiff_expected(page), None);
-        assert_eq!((*x, *y, *unit), (f64::from(DPI_X), f64::from(DPI_Y), 2), "{what}");
+        assert_eq!(
+            (*x, *y, *unit),
+            (f64::from(DPI_X), f64::from(DPI_Y), 2),
+            "{what}"
+        );
     }
 }
 
@@ -573,8 +696,12 @@ fn multipage_tiff_keeps_exactly_the_completed_pages() {
 fn cancelled_tiff_document_holds_the_pages_before_the_cancel() {
     let pages = three_pages();
     let dest = Shared::default();
-    let mut enc = document_encoder(FileFormat::Tiff, EncodeOptions::default(), Box::new(dest.clone()))
-        .expect("encoder");
+    let mut enc = document_encoder(
+        FileFormat::Tiff,
+        EncodeOptions::default(),
+        Box::new(dest.clone()),
+    )
+    .expect("encoder");
     write_page(enc.as_mut(), &pages[0], false);
     write_page(enc.as_mut(), &pages[1], true);
     let after_two = dest.bytes();
@@ -592,8 +719,12 @@ fn multipage_pdf_keeps_exactly_the_completed_pages() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pages = three_pages();
     let dest = Shared::default();
-    let mut enc = document_encoder(FileFormat::Pdf, EncodeOptions { quality: 92 }, Box::new(dest.clone()))
-        .expect("encoder");
+    let mut enc = document_encoder(
+        FileFormat::Pdf,
+        EncodeOptions { quality: 92 },
+        Box::new(dest.clone()),
+    )
+    .expect("encoder");
     write_page(enc.as_mut(), &pages[0], true);
     write_part(enc.as_mut(), &pattern(PixelFormat::Bw1, 40, 40, 3), false);
     enc.abandon_page().expect("abandon");
@@ -614,9 +745,24 @@ fn multipage_pdf_keeps_exactly_the_completed_pages() {
         })
         .collect();
     assert_eq!(sizes, expected);
-    compare_image("PDF page 1", &render_pdf(&bytes, dir.path(), 1, false, TEST_DPI), &pages[0], Some(4.0));
-    compare_image("PDF page 2", &render_pdf(&bytes, dir.path(), 2, true, TEST_DPI), &pages[1], Some(4.0));
-    compare_image("PDF page 3", &render_pdf(&bytes, dir.path(), 3, true, TEST_DPI), &pages[2], None);
+    compare_image(
+        "PDF page 1",
+        &render_pdf(&bytes, dir.path(), 1, false, TEST_DPI),
+        &pages[0],
+        Some(4.0),
+    );
+    compare_image(
+        "PDF page 2",
+        &render_pdf(&bytes, dir.path(), 2, true, TEST_DPI),
+        &pages[1],
+        Some(4.0),
+    );
+    compare_image(
+        "PDF page 3",
+        &render_pdf(&bytes, dir.path(), 3, true, TEST_DPI),
+        &pages[2],
+        None,
+    );
 }
 
 #[test]
@@ -624,8 +770,12 @@ fn cancelled_pdf_document_holds_the_pages_before_the_cancel() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pages = three_pages();
     let dest = Shared::default();
-    let mut enc = document_encoder(FileFormat::Pdf, EncodeOptions::default(), Box::new(dest.clone()))
-        .expect("encoder");
+    let mut enc = document_encoder(
+        FileFormat::Pdf,
+        EncodeOptions::default(),
+        Box::new(dest.clone()),
+    )
+    .expect("encoder");
     write_page(enc.as_mut(), &pages[2], false);
     write_page(enc.as_mut(), &pages[1], true);
     let after_two = dest.bytes();
@@ -634,23 +784,41 @@ fn cancelled_pdf_document_holds_the_pages_before_the_cancel() {
     assert_eq!(dest.bytes(), after_two, "stream exactly as before the page");
     enc.finish().expect("finish");
     assert_eq!(check_pdf(&dest.bytes(), dir.path()).len(), 2);
-    compare_image("page 1", &render_pdf(&dest.bytes(), dir.path(), 1, true, TEST_DPI), &pages[2], None);
+    compare_image(
+        "page 1",
+        &render_pdf(&dest.bytes(), dir.path(), 1, true, TEST_DPI),
+        &pages[2],
+        None,
+    );
 }
 
 #[test]
 fn documents_without_pages_are_refused_at_finish() {
     for format in [FileFormat::Tiff, FileFormat::Pdf] {
-        let mut enc = document_encoder(format, EncodeOptions::default(), Box::new(Shared::default()))
-            .expect("encoder");
-        assert_eq!(enc.finish().expect_err("no pages").kind(), io::ErrorKind::InvalidInput);
+        let mut enc = document_encoder(
+            format,
+            EncodeOptions::default(),
+            Box::new(Shared::default()),
+        )
+        .expect("encoder");
+        assert_eq!(
+            enc.finish().expect_err("no pages").kind(),
+            io::ErrorKind::InvalidInput
+        );
 
         let dest = Shared::default();
         let mut enc = document_encoder(format, EncodeOptions::default(), Box::new(dest.clone()))
             .expect("encoder");
         write_part(enc.as_mut(), &pattern(PixelFormat::Gray8, 9, 9, 0), true);
         enc.abandon_page().expect("abandon");
-        assert!(dest.bytes().is_empty(), "{format:?}: nothing left of the page");
-        assert_eq!(enc.finish().expect_err("no pages").kind(), io::ErrorKind::InvalidInput);
+        assert!(
+            dest.bytes().is_empty(),
+            "{format:?}: nothing left of the page"
+        );
+        assert_eq!(
+            enc.finish().expect_err("no pages").kind(),
+            io::ErrorKind::InvalidInput
+        );
     }
 }
 
@@ -667,7 +835,8 @@ fn device_jpeg(format: PixelFormat, dpi: u32) -> (Page, Vec<u8>) {
 /// Feeds `jpeg` into `enc` in uneven chunks.
 fn feed(enc: &mut dyn PageEncoder, jpeg: &[u8], header: Option<&PageHeader>) {
     assert!(enc.accepts_encoded(FileFormat::Jpeg));
-    enc.begin_encoded(FileFormat::Jpeg, header).expect("begin_encoded");
+    enc.begin_encoded(FileFormat::Jpeg, header)
+        .expect("begin_encoded");
     let mut rest = jpeg;
     for size in [1, 3, 17, 250].iter().cycle() {
         if rest.is_empty() {
@@ -690,13 +859,18 @@ fn device_jpegs_go_into_pdf_untouched() {
     let (colour, colour_jpeg) = device_jpeg(PixelFormat::Rgb8, DPI_X);
     let (gray, gray_jpeg) = device_jpeg(PixelFormat::Gray8, 200);
     let dest = Shared::default();
-    let mut enc = document_encoder(FileFormat::Pdf, EncodeOptions::default(), Box::new(dest.clone()))
-        .expect("encoder");
+    let mut enc = document_encoder(
+        FileFormat::Pdf,
+        EncodeOptions::default(),
+        Box::new(dest.clone()),
+    )
+    .expect("encoder");
     // No header: size and components from the SOF, resolution from JFIF.
     feed(enc.as_mut(), &colour_jpeg, None);
     // An abandoned device page in between.
     enc.begin_encoded(FileFormat::Jpeg, None).expect("begin");
-    enc.write_encoded(&gray_jpeg[..gray_jpeg.len() / 2]).expect("write");
+    enc.write_encoded(&gray_jpeg[..gray_jpeg.len() / 2])
+        .expect("write");
     enc.abandon_page().expect("abandon");
     // A header: its resolution wins over the JFIF density.
     let header = PageHeader {
@@ -710,8 +884,14 @@ fn device_jpegs_go_into_pdf_untouched() {
     enc.finish().expect("finish");
 
     let bytes = dest.bytes();
-    assert!(contains(&bytes, &colour_jpeg), "colour JPEG bytes embedded as they are");
-    assert!(contains(&bytes, &gray_jpeg), "gray JPEG bytes embedded as they are");
+    assert!(
+        contains(&bytes, &colour_jpeg),
+        "colour JPEG bytes embedded as they are"
+    );
+    assert!(
+        contains(&bytes, &gray_jpeg),
+        "gray JPEG bytes embedded as they are"
+    );
     let sizes = check_pdf(&bytes, dir.path());
     assert_eq!(sizes, vec![(40.0, 28.0), (57.6, 40.32)]);
     let text = String::from_utf8_lossy(&bytes);
@@ -726,13 +906,15 @@ fn device_jpegs_go_into_pdf_untouched() {
 
 #[test]
 fn per_page_encoders_copy_their_own_format() {
-    for format in [FileFormat::Png, FileFormat::Jpeg, FileFormat::Tiff, FileFormat::Bmp, FileFormat::Pnm] {
+    for format in FileFormat::ALL {
         let page = pattern(PixelFormat::Rgb8, 20, 10, 0);
         let original = encode(format, &page, true);
         let dest = Shared::default();
-        let mut enc = page_encoder(format, EncodeOptions::default(), Box::new(dest.clone())).expect("encoder");
+        let mut enc = page_encoder(format, EncodeOptions::default(), Box::new(dest.clone()))
+            .expect("encoder");
         assert!(enc.accepts_encoded(format));
-        enc.begin_encoded(format, Some(&page.header)).expect("begin_encoded");
+        enc.begin_encoded(format, Some(&page.header))
+            .expect("begin_encoded");
         for chunk in original.chunks(7) {
             enc.write_encoded(chunk).expect("write_encoded");
         }
@@ -744,9 +926,17 @@ fn per_page_encoders_copy_their_own_format() {
 
 #[test]
 fn a_malformed_device_jpeg_is_an_error_not_a_panic() {
-    for bad in [&b"not a jpeg at all"[..], &[0xff, 0xd8, 0xff, 0xda, 0, 2][..], &[0xff, 0xd8][..]] {
-        let mut enc = document_encoder(FileFormat::Pdf, EncodeOptions::default(), Box::new(Shared::default()))
-            .expect("encoder");
+    for bad in [
+        &b"not a jpeg at all"[..],
+        &[0xff, 0xd8, 0xff, 0xda, 0, 2][..],
+        &[0xff, 0xd8][..],
+    ] {
+        let mut enc = document_encoder(
+            FileFormat::Pdf,
+            EncodeOptions::default(),
+            Box::new(Shared::default()),
+        )
+        .expect("encoder");
         enc.begin_encoded(FileFormat::Jpeg, None).expect("begin");
         let result = enc.write_encoded(bad).and_then(|()| enc.end_page());
         assert!(result.is_err(), "{bad:?}");
@@ -762,19 +952,26 @@ fn a_full_disk_surfaces_as_an_io_error() {
         for pixels in PIXELS {
             let dest = FullDisk {
                 inner: Shared::default(),
-                limit: 1000,
+                limit: 100,
             };
-            let mut enc = page_encoder(format, EncodeOptions::default(), Box::new(dest)).expect("encoder");
+            let mut enc =
+                page_encoder(format, EncodeOptions::default(), Box::new(dest)).expect("encoder");
             let page = pattern(pixels, 300, 200, 0);
             let mut result = enc.begin_page(&page.header);
             for band in bands(&page) {
                 result = result.and_then(|()| enc.write_band(&band));
             }
-            let result = result.and_then(|()| enc.end_page()).and_then(|()| enc.finish());
+            let result = result
+                .and_then(|()| enc.end_page())
+                .and_then(|()| enc.finish());
             let Err(err) = result else {
-                panic!("{format:?} {pixels:?}: 1000 bytes cannot hold the page");
+                panic!("{format:?} {pixels:?}: 100 bytes cannot hold the page");
             };
-            assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{format:?} {pixels:?}: {err}");
+            assert_eq!(
+                err.kind(),
+                io::ErrorKind::StorageFull,
+                "{format:?} {pixels:?}: {err}"
+            );
         }
     }
 }

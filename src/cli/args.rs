@@ -78,8 +78,7 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = ModeArg::Color)]
     pub mode: ModeArg,
 
-    /// File format; without it, the extension of `-o` decides (PNG when
-    /// there is none).
+    /// File format [default: from the extension of `-o`, else png].
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 
@@ -87,10 +86,14 @@ pub struct ScanArgs {
     #[arg(long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: Option<u8>,
 
-    /// Output path: `out.pdf` or `out.tiff` is one document, a name with
-    /// `{n}` (or `{n:03}`, zero-padded) is a file per page. Default:
-    /// `scan-<date>-<time>-{n}.png` in the current folder (or in the
-    /// folder given here).
+    /// Where pages go, e.g. `out.pdf`, `out.tiff`, `pages/p-{n:03}.png`.
+    ///
+    /// A PDF or TIFF name is one document; a name with a page-number
+    /// placeholder (n in braces, or `{n:03}` zero-padded to 3 digits) is a
+    /// file per page. Default: `scan-<date>-<time>-N.png` in the current
+    /// folder (or in the folder given here).
+    // clap turns the two characters `{n}` into a line break in help texts,
+    // so the plain placeholder is described in words.
     #[arg(short = 'o', long = "output", value_name = "PATH", value_parser = parse_pattern)]
     pub output: Option<OutputPattern>,
 
@@ -206,10 +209,10 @@ pub enum FormatArg {
     /// JPEG, lossy (see `--quality`).
     #[value(alias = "jpg")]
     Jpeg,
-    /// TIFF: a document, or a file per page with `{n}`.
+    /// TIFF: a document, or a file per page with a page-number placeholder.
     #[value(alias = "tif")]
     Tiff,
-    /// PDF: a document, or a file per page with `{n}`.
+    /// PDF: a document, or a file per page with a page-number placeholder.
     Pdf,
     /// Windows bitmap.
     Bmp,

@@ -157,6 +157,15 @@ impl Worker {
         });
     }
 
+    fn send_trace(&self, transfer: &Transfer<'_>) {
+        if self.config.keep_traces {
+            self.sink.send(Event::Trace {
+                job: self.job,
+                trace: Box::new(transfer.trace().clone()),
+            });
+        }
+    }
+
     fn options(&self) -> TransferOptions {
         TransferOptions {
             clock: self.config.clock.clone(),
@@ -215,7 +224,13 @@ impl Worker {
         let mut transfer = Transfer::new(driver, self.options())
             .with_status_handler(&mut handler)
             .with_observer(observer);
+        // A job may run for thousands of pages: keep no trace, which would
+        // grow with every band (ARCHITECTURE.md, "Memory"), unless asked.
+        if !self.config.keep_traces {
+            transfer = transfer.without_trace();
+        }
         let result = transfer.download(item, 0, &settings, &mut callback);
+        self.send_trace(&transfer);
         let totals = transfer.totals();
         result.map(|outcome| JobSummary {
             outcome,
@@ -246,6 +261,7 @@ impl Worker {
         };
         let mut transfer = Transfer::new(driver, self.options());
         let result = transfer.download(item, 0, &ScanSettings::default(), &mut callback);
+        self.send_trace(&transfer);
         let totals = transfer.totals();
         result.map(|outcome| JobSummary {
             outcome,
@@ -446,7 +462,18 @@ impl TransferCallback for JobCallback {
             OutputTarget::Files { pattern, overwrite } => {
                 (pattern.path_for(request.page), *overwrite)
             }
-            OutputTarget::Document { path, overwrite } => (path.clone(), *overwrite),
+            OutputTarget::Document { path, overwrite } => {
+                // A document takes one stream; a second one means the format
+                // holds one page only (PNG, JPEG...): never let page 2
+                // replace page 1 in the same file.
+                if self.current.is_some() {
+                    return StreamAnswer::Fail(format!(
+                        "{}: this format holds one page only; scan several pages into TIFF or PDF, or into one file per page",
+                        path.display()
+                    ));
+                }
+                (path.clone(), *overwrite)
+            }
         };
         match FileDestination::create(&path, overwrite) {
             Ok(dest) => {

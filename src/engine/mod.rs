@@ -24,7 +24,7 @@ pub use stats::{DeviceStats, EngineStats};
 use crate::clock::{CancelToken, SharedClock, SystemClock};
 use crate::raster::PageHeader;
 use crate::transfer::{
-    DeviceStatus, Item, Outcome, ScanSettings, Side, StatusAnswer, Totals, TransferError,
+    DeviceStatus, Item, Outcome, ScanSettings, Side, StatusAnswer, Totals, Trace, TransferError,
     TransferMessage,
 };
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -58,6 +58,10 @@ pub struct EngineConfig {
     pub preview_width: u32,
     /// Capacity of the event channel.
     pub event_capacity: usize,
+    /// Keep each download's message trace and send it as [`Event::Trace`]
+    /// before the job finishes (tests run the shared checker over it). Off
+    /// by default: a trace grows with every band of a long job.
+    pub keep_traces: bool,
 }
 
 impl Default for EngineConfig {
@@ -68,6 +72,7 @@ impl Default for EngineConfig {
             progress_interval: Duration::from_millis(100),
             preview_width: 1024,
             event_capacity: 4096,
+            keep_traces: false,
         }
     }
 }
@@ -269,6 +274,14 @@ pub enum Event {
         /// The tree, or why it could not be read.
         result: Result<Item, String>,
     },
+    /// The message trace of a download (only with
+    /// [`EngineConfig::keep_traces`]), right before [`Event::JobFinished`].
+    Trace {
+        /// The job.
+        job: JobId,
+        /// Everything the transfer layer recorded.
+        trace: Box<Trace>,
+    },
     /// The job ended; always the job's last event.
     JobFinished {
         /// The job.
@@ -295,6 +308,7 @@ impl Event {
             | Event::PageAbandoned { job, .. }
             | Event::Uploaded { job, .. }
             | Event::Items { job, .. }
+            | Event::Trace { job, .. }
             | Event::JobFinished { job, .. } => *job,
         }
     }

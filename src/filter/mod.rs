@@ -4,6 +4,9 @@
 //! encoder behind it (a device JPEG stays the same JPEG). [`FilterSettings`]
 //! describes the operations of the filter issue, which plug in here.
 
+pub mod geometry;
+pub mod ops;
+
 use crate::output::{FileFormat, PageEncoder};
 use crate::raster::{Band, PageHeader};
 use crate::transfer::Destination;

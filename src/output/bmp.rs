@@ -9,7 +9,7 @@
 //! decode BMP.
 
 use super::common::{
-    RowWriter, Sink, SinglePage, forward_page_encoder, invalid_input, pixels_per_metre,
+    RowWriter, SinglePage, Sink, forward_page_encoder, invalid_input, pixels_per_metre,
 };
 use super::{EncodeOptions, FileFormat};
 use crate::raster::{PageHeader, PixelFormat};
@@ -85,7 +85,8 @@ impl RowWriter for BmpRows {
     const FORMAT: FileFormat = FileFormat::Bmp;
 
     fn begin(&mut self, out: &mut Sink, header: &PageHeader) -> io::Result<()> {
-        let width = i32::try_from(header.width).map_err(|_| invalid_input("page is too wide for BMP"))?;
+        let width =
+            i32::try_from(header.width).map_err(|_| invalid_input("page is too wide for BMP"))?;
         let (bits, colours) = layout(header.format);
         let height = header.height.unwrap_or(0);
         let (image_size, file_size) = sizes(header, height)?;
@@ -119,7 +120,13 @@ impl RowWriter for BmpRows {
         out.write_all(&head)
     }
 
-    fn rows(&mut self, out: &mut Sink, header: &PageHeader, data: &[u8], rows: u32) -> io::Result<()> {
+    fn rows(
+        &mut self,
+        out: &mut Sink,
+        header: &PageHeader,
+        data: &[u8],
+        rows: u32,
+    ) -> io::Result<()> {
         let row_bytes = header.row_bytes();
         let stride = stride(header) as usize;
         self.scratch.clear();
@@ -142,7 +149,13 @@ impl RowWriter for BmpRows {
         out.write_all(&self.scratch)
     }
 
-    fn end(&mut self, out: &mut Sink, header: &PageHeader, height: u32, start: u64) -> io::Result<()> {
+    fn end(
+        &mut self,
+        out: &mut Sink,
+        header: &PageHeader,
+        height: u32,
+        start: u64,
+    ) -> io::Result<()> {
         self.scratch = Vec::new();
         if header.height.is_none() {
             let (image_size, file_size) = sizes(header, height)?;

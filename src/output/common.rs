@@ -186,13 +186,23 @@ pub(crate) trait RowWriter: Send {
     fn begin(&mut self, out: &mut Sink, header: &PageHeader) -> io::Result<()>;
 
     /// Writes `rows` rows (`data` holds exactly those rows).
-    fn rows(&mut self, out: &mut Sink, header: &PageHeader, data: &[u8], rows: u32)
-    -> io::Result<()>;
+    fn rows(
+        &mut self,
+        out: &mut Sink,
+        header: &PageHeader,
+        data: &[u8],
+        rows: u32,
+    ) -> io::Result<()>;
 
     /// Completes the page, now known to be `height` rows tall; the page
     /// began at absolute offset `start`.
-    fn end(&mut self, out: &mut Sink, header: &PageHeader, height: u32, start: u64)
-    -> io::Result<()>;
+    fn end(
+        &mut self,
+        out: &mut Sink,
+        header: &PageHeader,
+        height: u32,
+        start: u64,
+    ) -> io::Result<()>;
 
     /// Forgets the page in progress (the shell restores the stream).
     fn reset(&mut self);
@@ -270,7 +280,11 @@ impl<W: RowWriter> PageEncoder for SinglePage<W> {
         format == W::FORMAT
     }
 
-    fn begin_encoded(&mut self, format: FileFormat, _header: Option<&PageHeader>) -> io::Result<()> {
+    fn begin_encoded(
+        &mut self,
+        format: FileFormat,
+        _header: Option<&PageHeader>,
+    ) -> io::Result<()> {
         self.expect_ready("begin_encoded")?;
         if format != W::FORMAT {
             return Err(invalid_input(format!(
@@ -287,7 +301,10 @@ impl<W: RowWriter> PageEncoder for SinglePage<W> {
     fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self.stage {
             Stage::Encoded => self.sink.write_all(bytes),
-            _ => Err(out_of_order("write_encoded", "without an encoded page open")),
+            _ => Err(out_of_order(
+                "write_encoded",
+                "without an encoded page open",
+            )),
         }
     }
 
@@ -391,9 +408,7 @@ macro_rules! forward_page_encoder {
             fn destination(&mut self) -> &mut dyn $crate::transfer::Destination {
                 self.$field.destination()
             }
-            fn into_destination(
-                self: Box<Self>,
-            ) -> Box<dyn $crate::transfer::Destination> {
+            fn into_destination(self: Box<Self>) -> Box<dyn $crate::transfer::Destination> {
                 Box::new(self.$field).into_destination()
             }
         }

@@ -3,6 +3,10 @@
 //! a cancelled or failed page never leaves a half-written file behind, and
 //! an existing file is never replaced unless overwriting was asked for.
 //!
+//! Temporary files still being written are also kept in a process-wide
+//! list, so that a program that must exit at once (a second Ctrl+C) can
+//! remove them with [`remove_temporaries`].
+//!
 //! This is the only place in `output` that touches the file system.
 
 use crate::transfer::Destination;
@@ -10,12 +14,50 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// Tells temporary names of one process apart.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// How many temporary names to try before giving up.
 const TEMP_ATTEMPTS: u32 = 100;
+
+/// The temporary files of every live destination of this process.
+struct Temporaries {
+    paths: Vec<PathBuf>,
+    /// Set by [`remove_temporaries`]: no new temporary file may appear.
+    closed: bool,
+}
+
+/// Temporary files not yet completed nor removed.
+static LIVE: Mutex<Temporaries> = Mutex::new(Temporaries {
+    paths: Vec::new(),
+    closed: false,
+});
+
+fn live() -> MutexGuard<'static, Temporaries> {
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Forgets a temporary file that was completed or removed.
+fn unregister(path: &Path) {
+    live().paths.retain(|p| p != path);
+}
+
+/// Removes the temporary file of every destination still being written,
+/// and refuses to create new ones from then on.
+///
+/// For a process about to exit at once (a second Ctrl+C) that cannot let
+/// its jobs wind down: afterwards [`FileDestination::create`] fails, so
+/// call this only right before exiting. Completed files are not touched.
+pub fn remove_temporaries() {
+    let mut live = live();
+    live.closed = true;
+    for path in live.paths.drain(..) {
+        // Best effort: the file may be gone already.
+        let _ = fs::remove_file(&path);
+    }
+}
 
 /// A file that receives one page or document: written under a temporary
 /// name, moved to its final name by [`Destination::complete`], removed by
@@ -78,6 +120,15 @@ impl FileDestination {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        // Held while the file is created, so that remove_temporaries()
+        // sees every temporary file that exists.
+        let mut live = live();
+        if live.closed {
+            return Err(io::Error::other(format!(
+                "not writing {}: the program is exiting",
+                path.display()
+            )));
+        }
         let mut last_error = None;
         for _ in 0..TEMP_ATTEMPTS {
             let counter = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -92,6 +143,7 @@ impl FileDestination {
                 .open(&temp_path)
             {
                 Ok(file) => {
+                    live.paths.push(temp_path.clone());
                     return Ok(FileDestination {
                         final_path: path.to_path_buf(),
                         temp_path,
@@ -121,9 +173,16 @@ impl FileDestination {
     }
 
     fn open_file(&mut self) -> io::Result<&mut BufWriter<File>> {
-        let state = if self.completed { "completed" } else { "discarded" };
+        let state = if self.completed {
+            "completed"
+        } else {
+            "discarded"
+        };
         self.file.as_mut().ok_or_else(|| {
-            io::Error::other(format!("the stream for {} was already {state}", self.final_path.display()))
+            io::Error::other(format!(
+                "the stream for {} was already {state}",
+                self.final_path.display()
+            ))
         })
     }
 
@@ -137,7 +196,9 @@ impl FileDestination {
         match fs::hard_link(&self.temp_path, &self.final_path) {
             Ok(()) => fs::remove_file(&self.temp_path)
                 .map_err(|err| with_path(err, "cannot remove", &self.temp_path)),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(exists_error(&self.final_path)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                Err(exists_error(&self.final_path))
+            }
             Err(link_err) => {
                 // File systems without hard links (FAT, some network
                 // shares): check, then rename.
@@ -160,6 +221,7 @@ impl FileDestination {
         // Nothing to report to: discarding is best effort, and the file may
         // legitimately be gone already.
         let _ = fs::remove_file(&self.temp_path);
+        unregister(&self.temp_path);
     }
 }
 
@@ -200,9 +262,14 @@ impl Destination for FileDestination {
         file.flush()?;
         file.get_ref().sync_all()?;
         self.move_into_place()?;
+        unregister(&self.temp_path);
         self.file = None;
         self.completed = true;
-        if let Some(dir) = self.final_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = self
+            .final_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             // Make the new name durable too. Some file systems refuse to
             // sync a directory; the file's data is already safe then.
             if let Ok(dir) = File::open(dir) {
@@ -249,7 +316,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("page-1.png");
         let dest = FileDestination::create(&path, false).expect("create");
-        let temp = dest.temp_path().file_name().expect("name").to_string_lossy().into_owned();
+        let temp = dest
+            .temp_path()
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         assert!(temp.starts_with(".page-1.png.part-"), "{temp}");
         assert_eq!(dest.describe(), path.display().to_string());
         assert_eq!(dest.final_path(), path);

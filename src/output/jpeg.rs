@@ -4,10 +4,12 @@
 //!
 //! A JPEG header needs the page height, and the encoder takes the whole
 //! image at once, so the page is kept in memory (8-bit samples) and encoded
-//! at `end_page`. [`encode_jpeg`] is shared with the PDF writer. This
+//! at `end_page`. The encoding function is shared with the PDF writer. This
 //! module does not decode JPEG.
 
-use super::common::{RowWriter, Sink, SinglePage, append_as_8bit, forward_page_encoder, invalid_input};
+use super::common::{
+    RowWriter, SinglePage, Sink, append_as_8bit, forward_page_encoder, invalid_input,
+};
 use super::{EncodeOptions, FileFormat};
 use crate::raster::{PageHeader, PixelFormat};
 use crate::transfer::Destination;
@@ -45,9 +47,15 @@ pub(crate) fn encode_jpeg(
     quality: u8,
     out: &mut Vec<u8>,
 ) -> io::Result<()> {
-    let too_large = || invalid_input(format!("a {width}x{height} page is too large for JPEG (65535 max)"));
+    let too_large = || {
+        invalid_input(format!(
+            "a {width}x{height} page is too large for JPEG (65535 max)"
+        ))
+    };
     let w = u16::try_from(width).map_err(|_| too_large())?;
     let h = u16::try_from(height).map_err(|_| too_large())?;
+    // Scans usually compress to well under a tenth of their samples.
+    out.reserve(samples.len() / 10);
     let mut encoder = jpeg_encoder::Encoder::new(&mut *out, quality.clamp(1, 100));
     if dpi.0 > 0 && dpi.1 > 0 {
         let clamp = |d: u32| u16::try_from(d).unwrap_or(u16::MAX);
@@ -61,10 +69,22 @@ pub(crate) fn encode_jpeg(
     } else {
         jpeg_encoder::ColorType::Luma
     };
-    encoder.encode(samples, w, h, color).map_err(|err| match err {
-        jpeg_encoder::EncodingError::IoError(err) => err,
-        other => io::Error::other(format!("JPEG encoder: {other}")),
-    })
+    encoder
+        .encode(samples, w, h, color)
+        .map_err(|err| match err {
+            jpeg_encoder::EncodingError::IoError(err) => err,
+            other => io::Error::other(format!("JPEG encoder: {other}")),
+        })
+}
+
+/// Most bytes reserved up front for a page's samples; a larger page grows
+/// its buffer as its rows actually arrive.
+const PREALLOCATE_MAX: usize = 256 << 20;
+
+/// An empty buffer for a page of `height` rows of `row_len` samples.
+pub(crate) fn page_buffer(row_len: usize, height: Option<u32>) -> Vec<u8> {
+    let wanted = row_len.saturating_mul(height.unwrap_or(0) as usize);
+    Vec::with_capacity(wanted.min(PREALLOCATE_MAX))
 }
 
 /// The JPEG half of the single-page shell.
@@ -79,19 +99,33 @@ impl RowWriter for JpegRows {
 
     fn begin(&mut self, _out: &mut Sink, header: &PageHeader) -> io::Result<()> {
         if header.width > u32::from(u16::MAX) || header.height.unwrap_or(0) > u32::from(u16::MAX) {
-            return Err(invalid_input("page is too large for JPEG (65535 pixels max)"));
+            return Err(invalid_input(
+                "page is too large for JPEG (65535 pixels max)",
+            ));
         }
         let samples_per_row = header.width as usize * usize::from(header.format.channels());
-        self.samples = Vec::with_capacity(samples_per_row * header.height.unwrap_or(0) as usize);
+        self.samples = page_buffer(samples_per_row, header.height);
         Ok(())
     }
 
-    fn rows(&mut self, _out: &mut Sink, header: &PageHeader, data: &[u8], _rows: u32) -> io::Result<()> {
+    fn rows(
+        &mut self,
+        _out: &mut Sink,
+        header: &PageHeader,
+        data: &[u8],
+        _rows: u32,
+    ) -> io::Result<()> {
         append_as_8bit(header, data, &mut self.samples);
         Ok(())
     }
 
-    fn end(&mut self, out: &mut Sink, header: &PageHeader, height: u32, _start: u64) -> io::Result<()> {
+    fn end(
+        &mut self,
+        out: &mut Sink,
+        header: &PageHeader,
+        height: u32,
+        _start: u64,
+    ) -> io::Result<()> {
         let mut encoded = Vec::new();
         encode_jpeg(
             &self.samples,
@@ -142,7 +176,8 @@ mod tests {
     fn black_and_white_becomes_a_gray_jpeg() {
         let page = pattern_page(PixelFormat::Bw1, 33, 17, 200);
         let dest = SharedDest::default();
-        let enc = JpegEncoder::new(EncodeOptions { quality: 95 }, Box::new(dest.clone())).expect("enc");
+        let enc =
+            JpegEncoder::new(EncodeOptions { quality: 95 }, Box::new(dest.clone())).expect("enc");
         encode_whole(Box::new(enc), &page, true, &[5, 2]);
         let img = image::load_from_memory(&dest.bytes()).expect("decode");
         assert_eq!(img.color(), image::ColorType::L8);
@@ -168,7 +203,8 @@ mod tests {
     fn own_format_passes_through_untouched() {
         use crate::output::PageEncoder;
         let dest = SharedDest::default();
-        let mut enc = JpegEncoder::new(EncodeOptions::default(), Box::new(dest.clone())).expect("enc");
+        let mut enc =
+            JpegEncoder::new(EncodeOptions::default(), Box::new(dest.clone())).expect("enc");
         assert!(enc.accepts_encoded(FileFormat::Jpeg));
         assert!(!enc.accepts_encoded(FileFormat::Png));
         let jpeg = [0xff, 0xd8, 1, 2, 3, 0xff, 0xd9];

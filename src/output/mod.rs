@@ -37,8 +37,8 @@ use std::io;
 ///
 /// Every format has one: a PDF page becomes a one-page PDF document, a
 /// TIFF page a one-page TIFF. The encoder also takes a page the device
-/// already encoded in `format` and copies it untouched (a PDF takes a
-/// JPEG).
+/// already encoded in `format` and copies it untouched; a PDF stream also
+/// takes a device JPEG, embedded without re-encoding.
 pub fn page_encoder(
     format: FileFormat,
     options: EncodeOptions,
@@ -68,7 +68,10 @@ pub fn document_encoder(
         FileFormat::Pdf => Ok(Box::new(PdfEncoder::document(options, dest)?)),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("{} cannot hold several pages: use TIFF or PDF", other.name()),
+            format!(
+                "{} cannot hold several pages: use TIFF or PDF",
+                other.name()
+            ),
         )),
     }
 }
@@ -224,7 +227,11 @@ mod tests {
     #[test]
     fn only_tiff_and_pdf_make_documents() {
         for format in FileFormat::ALL {
-            let result = document_encoder(format, EncodeOptions::default(), Box::new(SharedDest::default()));
+            let result = document_encoder(
+                format,
+                EncodeOptions::default(),
+                Box::new(SharedDest::default()),
+            );
             match result {
                 Ok(_) => assert!(format.is_multipage(), "{format:?}"),
                 Err(err) => {
@@ -238,25 +245,52 @@ mod tests {
     #[test]
     fn page_encoders_pass_their_own_format_through() {
         for format in FileFormat::ALL {
-            let enc = page_encoder(format, EncodeOptions::default(), Box::new(SharedDest::default()))
-                .expect("encoder");
+            let enc = page_encoder(
+                format,
+                EncodeOptions::default(),
+                Box::new(SharedDest::default()),
+            )
+            .expect("encoder");
             for other in FileFormat::ALL {
-                let expected = other == format || (format == FileFormat::Pdf && other == FileFormat::Jpeg);
-                let expected = expected && !(format == FileFormat::Pdf && other == FileFormat::Pdf);
-                assert_eq!(enc.accepts_encoded(other), expected, "{format:?} taking {other:?}");
+                let expected =
+                    other == format || (format == FileFormat::Pdf && other == FileFormat::Jpeg);
+                assert_eq!(
+                    enc.accepts_encoded(other),
+                    expected,
+                    "{format:?} taking {other:?}"
+                );
             }
         }
-        let doc = document_encoder(FileFormat::Tiff, EncodeOptions::default(), Box::new(SharedDest::default()))
-            .expect("encoder");
+        let doc = document_encoder(
+            FileFormat::Tiff,
+            EncodeOptions::default(),
+            Box::new(SharedDest::default()),
+        )
+        .expect("encoder");
         assert!(FileFormat::ALL.iter().all(|&f| !doc.accepts_encoded(f)));
+        let doc = document_encoder(
+            FileFormat::Pdf,
+            EncodeOptions::default(),
+            Box::new(SharedDest::default()),
+        )
+        .expect("encoder");
+        let taken: Vec<FileFormat> = FileFormat::ALL
+            .into_iter()
+            .filter(|&f| doc.accepts_encoded(f))
+            .collect();
+        assert_eq!(taken, vec![FileFormat::Jpeg]);
     }
 
     #[test]
     fn a_single_page_stream_takes_one_page() {
         let page = pattern_page(PixelFormat::Gray8, 8, 8, 100);
         for format in FileFormat::ALL {
-            let mut enc = page_encoder(format, EncodeOptions::default(), Box::new(SharedDest::default()))
-                .expect("encoder");
+            let mut enc = page_encoder(
+                format,
+                EncodeOptions::default(),
+                Box::new(SharedDest::default()),
+            )
+            .expect("encoder");
             write_page(enc.as_mut(), &page, true, &[3]);
             let err = enc.begin_page(&page.header).expect_err("second page");
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{format:?}");
@@ -275,8 +309,8 @@ mod tests {
                         inner: SharedDest::default(),
                         limit: 60,
                     };
-                    let mut enc =
-                        page_encoder(format, EncodeOptions::default(), Box::new(dest)).expect("encoder");
+                    let mut enc = page_encoder(format, EncodeOptions::default(), Box::new(dest))
+                        .expect("encoder");
                     let header = PageHeader {
                         height: if known { page.header.height } else { None },
                         ..page.header
@@ -309,12 +343,22 @@ mod tests {
                 for (w, h) in [(1, 1), (1, 9), (9, 1), (7, 3), (13, 2), (8, 1)] {
                     for known in [true, false] {
                         let dest = SharedDest::default();
-                        let mut enc = page_encoder(format, EncodeOptions::default(), Box::new(dest.clone()))
-                            .expect("encoder");
-                        write_page(enc.as_mut(), &pattern_page(pixels, w, h, 300), known, &[2, 1]);
+                        let mut enc =
+                            page_encoder(format, EncodeOptions::default(), Box::new(dest.clone()))
+                                .expect("encoder");
+                        write_page(
+                            enc.as_mut(),
+                            &pattern_page(pixels, w, h, 300),
+                            known,
+                            &[2, 1],
+                        );
                         enc.finish().expect("finish");
                         assert!(!dest.bytes().is_empty());
-                        assert_eq!(dest.ends(), (false, false), "the encoder never completes the stream");
+                        assert_eq!(
+                            dest.ends(),
+                            (false, false),
+                            "the encoder never completes the stream"
+                        );
                     }
                 }
             }

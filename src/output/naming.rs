@@ -175,7 +175,9 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_refused() {
-        for bad in ["{x}", "{n:3}", "{n:00}", "{n:010}", "{n", "n}", "a{}b", "{n:0a}"] {
+        for bad in [
+            "{x}", "{n:3}", "{n:00}", "{n:010}", "{n", "n}", "a{}b", "{n:0a}",
+        ] {
             assert!(OutputPattern::parse(bad).is_err(), "{bad} should fail");
         }
     }

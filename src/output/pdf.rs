@@ -14,10 +14,11 @@
 //! remembered. `finish` writes the page tree, the catalog, the
 //! cross-reference table and the trailer. An abandoned page is cut off the
 //! stream, so `finish` still yields a valid document of the completed
-//! pages. This module does not read PDF.
+//! pages. A one-page PDF stream also takes a PDF the device encoded and
+//! copies it untouched. This module does not read PDF.
 
 use super::common::{RowProgress, Sink, check_header, invalid_data, invalid_input, out_of_order};
-use super::jpeg::encode_jpeg;
+use super::jpeg::{encode_jpeg, page_buffer};
 use super::{EncodeOptions, FileFormat, PageEncoder};
 use crate::raster::{Band, PageHeader, PixelFormat};
 use crate::transfer::Destination;
@@ -49,6 +50,8 @@ pub struct PdfEncoder {
     objects: Vec<u64>,
     /// Object numbers of the completed pages.
     page_objects: Vec<u32>,
+    /// The stream holds a PDF the device encoded, copied as it is.
+    copied: bool,
     /// Where the page in progress began, and how many objects existed.
     page_start: u64,
     objects_at_page_start: usize,
@@ -63,6 +66,8 @@ enum Stage {
     Raw(Box<RawPage>),
     /// A device JPEG is being copied in.
     Encoded(Box<EncodedPage>),
+    /// A device PDF is being copied as it is (one-page streams only).
+    Copy,
     /// Completing a page failed: it is still open, for `abandon_page`.
     Broken,
     /// `finish` has run.
@@ -140,7 +145,9 @@ pub(crate) fn parse_jpeg_header(bytes: &[u8]) -> io::Result<Option<JpegInfo>> {
         match marker {
             0x01 | 0xd0..=0xd7 => continue,
             0xd8..=0xda => {
-                return Err(invalid_data("malformed JPEG: no frame header before the scan"));
+                return Err(invalid_data(
+                    "malformed JPEG: no frame header before the scan",
+                ));
             }
             _ => {}
         }
@@ -240,6 +247,7 @@ impl PdfEncoder {
             header_written: false,
             objects: Vec::new(),
             page_objects: Vec::new(),
+            copied: false,
             page_start: base,
             objects_at_page_start: 0,
             pages_at_page_start: 0,
@@ -250,15 +258,18 @@ impl PdfEncoder {
     fn open_page(&mut self, call: &str) -> io::Result<()> {
         match self.stage {
             Stage::Ready => {}
-            Stage::Raw(_) | Stage::Encoded(_) | Stage::Broken => {
+            Stage::Raw(_) | Stage::Encoded(_) | Stage::Copy | Stage::Broken => {
                 return Err(out_of_order(call, "while a page is open"));
             }
             Stage::Finished => return Err(out_of_order(call, "after finish")),
         }
         if let Some(max) = self.max_pages
-            && self.page_objects.len() >= max as usize
+            && self.pages() >= max
         {
-            return Err(out_of_order(call, "after the page: a single-page stream takes one page"));
+            return Err(out_of_order(
+                call,
+                "after the page: a single-page stream takes one page",
+            ));
         }
         self.page_start = self.sink.pos();
         self.objects_at_page_start = self.objects.len();
@@ -311,7 +322,13 @@ impl PdfEncoder {
 
     /// Writes the content stream and page object showing `image` on a
     /// page of `width` x `height` pixels at `dpi`.
-    fn write_page(&mut self, image: u32, width: u32, height: u32, dpi: (u32, u32)) -> io::Result<()> {
+    fn write_page(
+        &mut self,
+        image: u32,
+        width: u32,
+        height: u32,
+        dpi: (u32, u32),
+    ) -> io::Result<()> {
         let w = real(points(width, dpi.0));
         let h = real(points(height, dpi.1));
         let content = format!("q {w} 0 0 {h} 0 0 cm /Im0 Do Q");
@@ -401,7 +418,9 @@ impl PdfEncoder {
     /// Writes the end of a device JPEG's image object and its page.
     fn complete_encoded(&mut self, page: &EncodedPage) -> io::Result<()> {
         let Some(info) = page.info else {
-            return Err(invalid_data("encoded page ended before its JPEG frame header"));
+            return Err(invalid_data(
+                "encoded page ended before its JPEG frame header",
+            ));
         };
         self.sink.write_all(b"\nendstream\nendobj\n")?;
         let length = page.image_object + 1;
@@ -418,7 +437,11 @@ impl PdfEncoder {
 
     /// Writes page tree, catalog, info, cross-reference table and trailer.
     fn write_trailer(&mut self) -> io::Result<()> {
-        let kids: Vec<String> = self.page_objects.iter().map(|n| format!("{n} 0 R")).collect();
+        let kids: Vec<String> = self
+            .page_objects
+            .iter()
+            .map(|n| format!("{n} 0 R"))
+            .collect();
         let pages_at = self.sink.pos() - self.base;
         write!(
             self.sink,
@@ -427,7 +450,10 @@ impl PdfEncoder {
             self.page_objects.len()
         )?;
         let catalog_at = self.sink.pos() - self.base;
-        write!(self.sink, "{CATALOG} 0 obj\n<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n")?;
+        write!(
+            self.sink,
+            "{CATALOG} 0 obj\n<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n"
+        )?;
         let info = self.object("<< /Producer (Streamscan) >>")?;
         let xref_at = self.sink.pos() - self.base;
         let size = info + 1;
@@ -451,15 +477,20 @@ impl PageEncoder for PdfEncoder {
         self.open_page("begin_page")?;
         check_header(header)?;
         if header.format != PixelFormat::Bw1
-            && (header.width > u32::from(u16::MAX) || header.height.unwrap_or(0) > u32::from(u16::MAX))
+            && (header.width > u32::from(u16::MAX)
+                || header.height.unwrap_or(0) > u32::from(u16::MAX))
         {
-            return Err(invalid_input("colour or gray page too large for JPEG in PDF (65535 max)"));
+            return Err(invalid_input(
+                "colour or gray page too large for JPEG in PDF (65535 max)",
+            ));
         }
         let image = match header.format {
-            PixelFormat::Bw1 => RawImage::Bits(ZlibEncoder::new(Vec::new(), Compression::default())),
+            PixelFormat::Bw1 => {
+                RawImage::Bits(ZlibEncoder::new(Vec::new(), Compression::default()))
+            }
             PixelFormat::Gray8 | PixelFormat::Rgb8 => {
                 let row = header.width as usize * usize::from(header.format.channels());
-                RawImage::Samples(Vec::with_capacity(row * header.height.unwrap_or(0) as usize))
+                RawImage::Samples(page_buffer(row, header.height))
             }
         };
         self.stage = Stage::Raw(Box::new(RawPage {
@@ -485,16 +516,25 @@ impl PageEncoder for PdfEncoder {
     }
 
     fn accepts_encoded(&self, format: FileFormat) -> bool {
-        format == FileFormat::Jpeg
+        match format {
+            FileFormat::Jpeg => true,
+            // A whole PDF from the device can only be a stream of its own.
+            FileFormat::Pdf => self.max_pages == Some(1),
+            _ => false,
+        }
     }
 
     fn begin_encoded(&mut self, format: FileFormat, header: Option<&PageHeader>) -> io::Result<()> {
-        self.open_page("begin_encoded")?;
-        if format != FileFormat::Jpeg {
+        if !self.accepts_encoded(format) {
             return Err(invalid_input(format!(
-                "a PDF stream cannot take an encoded {} page",
+                "this PDF stream cannot take an encoded {} page",
                 format.name()
             )));
+        }
+        self.open_page("begin_encoded")?;
+        if format == FileFormat::Pdf {
+            self.stage = Stage::Copy;
+            return Ok(());
         }
         self.stage = Stage::Encoded(Box::new(EncodedPage {
             header: header.copied(),
@@ -513,6 +553,7 @@ impl PageEncoder for PdfEncoder {
                 page.written += bytes.len() as u64;
                 self.sink.write_all(bytes)
             }
+            Stage::Copy => self.sink.write_all(bytes),
             Stage::Encoded(page) => {
                 page.pending.extend_from_slice(bytes);
                 match parse_jpeg_header(&page.pending) {
@@ -521,7 +562,10 @@ impl PageEncoder for PdfEncoder {
                     Err(err) => Err(err),
                 }
             }
-            _ => Err(out_of_order("write_encoded", "without an encoded page open")),
+            _ => Err(out_of_order(
+                "write_encoded",
+                "without an encoded page open",
+            )),
         };
         self.stage = stage;
         result
@@ -537,6 +581,13 @@ impl PageEncoder for PdfEncoder {
                 }
             },
             Stage::Encoded(page) => self.complete_encoded(&page),
+            Stage::Copy if self.sink.pos() == self.page_start => {
+                Err(invalid_input("encoded page ended without any bytes"))
+            }
+            Stage::Copy => {
+                self.copied = true;
+                Ok(())
+            }
             other => {
                 self.stage = other;
                 return Err(out_of_order("end_page", "without a page open"));
@@ -551,12 +602,16 @@ impl PageEncoder for PdfEncoder {
     }
 
     fn abandon_page(&mut self) -> io::Result<()> {
-        if !matches!(self.stage, Stage::Raw(_) | Stage::Encoded(_) | Stage::Broken) {
+        if !matches!(
+            self.stage,
+            Stage::Raw(_) | Stage::Encoded(_) | Stage::Copy | Stage::Broken
+        ) {
             return Ok(());
         }
         self.stage = Stage::Ready;
         self.objects.truncate(self.objects_at_page_start);
         self.page_objects.truncate(self.pages_at_page_start);
+        self.copied = false;
         if self.page_start == self.base {
             self.header_written = false;
         }
@@ -566,10 +621,16 @@ impl PageEncoder for PdfEncoder {
     fn finish(&mut self) -> io::Result<()> {
         match self.stage {
             Stage::Finished => return Ok(()),
-            Stage::Raw(_) | Stage::Encoded(_) | Stage::Broken => {
+            Stage::Raw(_) | Stage::Encoded(_) | Stage::Copy | Stage::Broken => {
                 return Err(out_of_order("finish", "while a page is open"));
             }
             Stage::Ready => {}
+        }
+        if self.copied {
+            // The device's PDF is complete as it is.
+            self.sink.flush()?;
+            self.stage = Stage::Finished;
+            return Ok(());
         }
         if self.page_objects.is_empty() {
             return Err(invalid_input("no page was written to the PDF document"));
@@ -581,7 +642,7 @@ impl PageEncoder for PdfEncoder {
     }
 
     fn pages(&self) -> u32 {
-        self.page_objects.len() as u32
+        self.page_objects.len() as u32 + u32::from(self.copied)
     }
 
     fn destination(&mut self) -> &mut dyn Destination {
@@ -590,5 +651,195 @@ impl PageEncoder for PdfEncoder {
 
     fn into_destination(self: Box<Self>) -> Box<dyn Destination> {
         self.sink.dest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::test_support::{SharedDest, pattern_page, write_page};
+
+    /// A JPEG header: SOI, an APP0 JFIF with `units` and density, then a
+    /// frame header of `marker` for a `w` x `h` image of `components`.
+    fn jpeg_head(units: u8, density: u16, marker: u8, w: u16, h: u16, components: u8) -> Vec<u8> {
+        let mut b = vec![0xff, 0xd8, 0xff, 0xe0, 0, 16];
+        b.extend_from_slice(b"JFIF\0\x01\x02");
+        b.push(units);
+        b.extend_from_slice(&density.to_be_bytes());
+        b.extend_from_slice(&density.to_be_bytes());
+        b.extend_from_slice(&[0, 0]);
+        b.extend_from_slice(&[0xff, marker, 0, 8 + 3 * components, 8]);
+        b.extend_from_slice(&h.to_be_bytes());
+        b.extend_from_slice(&w.to_be_bytes());
+        b.push(components);
+        for c in 0..components {
+            b.extend_from_slice(&[c + 1, 0x11, 0]);
+        }
+        b
+    }
+
+    #[test]
+    fn jpeg_header_is_read_from_any_prefix() {
+        let head = jpeg_head(1, 200, 0xc0, 640, 480, 3);
+        for cut in 0..head.len() {
+            assert_eq!(
+                parse_jpeg_header(&head[..cut]).expect("no error"),
+                None,
+                "prefix {cut}"
+            );
+        }
+        let info = parse_jpeg_header(&head).expect("ok").expect("complete");
+        assert_eq!(
+            info,
+            JpegInfo {
+                width: 640,
+                height: 480,
+                components: 3,
+                dpi: Some((200, 200)),
+                adobe: false,
+            }
+        );
+    }
+
+    #[test]
+    fn jpeg_header_variants() {
+        let cm = parse_jpeg_header(&jpeg_head(2, 118, 0xc2, 10, 20, 1))
+            .expect("ok")
+            .expect("complete");
+        assert_eq!(
+            (cm.dpi, cm.components),
+            (Some((300, 300)), 1),
+            "dots per cm, progressive"
+        );
+        let aspect = parse_jpeg_header(&jpeg_head(0, 1, 0xc1, 10, 20, 1))
+            .expect("ok")
+            .expect("complete");
+        assert_eq!(aspect.dpi, None, "aspect ratio only");
+        assert!(
+            parse_jpeg_header(&jpeg_head(1, 72, 0xc9, 10, 20, 3)).is_err(),
+            "arithmetic"
+        );
+        assert!(
+            parse_jpeg_header(&jpeg_head(1, 72, 0xc0, 10, 20, 2)).is_err(),
+            "2 components"
+        );
+        assert!(parse_jpeg_header(b"GIF89a").is_err());
+        assert!(parse_jpeg_header(&[0xff, 0xd8, 0x00]).is_err(), "no marker");
+    }
+
+    #[test]
+    fn numbers_are_short() {
+        assert_eq!(real(595.2), "595.2");
+        assert_eq!(real(612.0), "612");
+        assert_eq!(real(1.0 / 3.0), "0.3333");
+        assert_eq!(real(0.00001), "0");
+    }
+
+    /// The offsets of the cross-reference table, checked against the file
+    /// (bytes, not text: images hold binary data); returns the entries.
+    fn check_xref(bytes: &[u8]) -> usize {
+        let marker = b"startxref\n";
+        let at = bytes
+            .windows(marker.len())
+            .rposition(|w| w == marker)
+            .expect("startxref");
+        let tail = std::str::from_utf8(&bytes[at + marker.len()..]).expect("ASCII tail");
+        let start: usize = tail
+            .lines()
+            .next()
+            .and_then(|t| t.parse().ok())
+            .expect("offset");
+        let xref = std::str::from_utf8(&bytes[start..]).expect("ASCII table");
+        assert!(
+            xref.starts_with("xref\n0 "),
+            "startxref points at the table"
+        );
+        let entries: Vec<&str> = xref
+            .lines()
+            .skip(2)
+            .take_while(|l| !l.starts_with("trailer"))
+            .collect();
+        for (n, entry) in entries.iter().enumerate().skip(1) {
+            assert_eq!(entry.len(), 19, "20 bytes with the newline");
+            let offset: usize = entry[..10].parse().expect("offset");
+            assert!(
+                bytes[offset..].starts_with(format!("{n} 0 obj\n").as_bytes()),
+                "object {n} at {offset}"
+            );
+        }
+        entries.len()
+    }
+
+    #[test]
+    fn cross_reference_table_points_at_every_object() {
+        let dest = SharedDest::default();
+        let mut enc =
+            PdfEncoder::document(EncodeOptions::default(), Box::new(dest.clone())).expect("enc");
+        write_page(
+            &mut enc,
+            &pattern_page(PixelFormat::Bw1, 20, 10, 100),
+            false,
+            &[3],
+        );
+        write_page(
+            &mut enc,
+            &pattern_page(PixelFormat::Rgb8, 20, 10, 100),
+            true,
+            &[4],
+        );
+        let head = jpeg_head(1, 150, 0xc0, 8, 8, 1);
+        enc.begin_encoded(FileFormat::Jpeg, None).expect("begin");
+        enc.write_encoded(&head).expect("write");
+        enc.write_encoded(&[0xff, 0xd9]).expect("write");
+        enc.end_page().expect("end");
+        enc.finish().expect("finish");
+        // Catalog, pages, 3 objects per raw page, 4 for the JPEG, info.
+        assert_eq!(check_xref(&dest.bytes()), 1 + 2 + 3 + 3 + 4 + 1);
+        let text = String::from_utf8_lossy(&dest.bytes()).into_owned();
+        assert!(text.contains("/Count 3"));
+        assert!(text.contains("/MediaBox [0 0 3.84 3.84]"), "JFIF 150 dpi");
+    }
+
+    #[test]
+    fn one_page_stream_copies_a_device_pdf() {
+        let dest = SharedDest::default();
+        let mut enc =
+            PdfEncoder::single(EncodeOptions::default(), Box::new(dest.clone())).expect("enc");
+        assert!(enc.accepts_encoded(FileFormat::Pdf));
+        enc.begin_encoded(FileFormat::Pdf, None).expect("begin");
+        enc.write_encoded(b"%PDF-1.7 device bytes").expect("write");
+        enc.end_page().expect("end");
+        enc.finish().expect("finish");
+        assert_eq!(enc.pages(), 1);
+        assert_eq!(dest.bytes(), b"%PDF-1.7 device bytes");
+        let doc = PdfEncoder::document(EncodeOptions::default(), Box::new(SharedDest::default()))
+            .expect("enc");
+        assert!(!doc.accepts_encoded(FileFormat::Pdf));
+    }
+
+    #[test]
+    fn a_failed_page_end_can_still_be_abandoned() {
+        let dest = SharedDest::default();
+        let mut enc =
+            PdfEncoder::document(EncodeOptions::default(), Box::new(dest.clone())).expect("enc");
+        write_page(
+            &mut enc,
+            &pattern_page(PixelFormat::Gray8, 9, 9, 100),
+            true,
+            &[9],
+        );
+        let after_one = dest.bytes();
+        enc.begin_encoded(FileFormat::Jpeg, None).expect("begin");
+        enc.write_encoded(&[0xff, 0xd8, 0xff])
+            .expect("partial header");
+        assert_eq!(
+            enc.end_page().expect_err("no frame header").kind(),
+            io::ErrorKind::InvalidData
+        );
+        enc.abandon_page().expect("abandon");
+        assert_eq!(dest.bytes(), after_one);
+        enc.finish().expect("finish");
+        assert_eq!(enc.pages(), 1);
+        check_xref(&dest.bytes());
     }
 }

@@ -8,7 +8,7 @@
 //! last row, so the one page is kept in memory and encoded at `end_page`.
 //! This module does not decode PNG.
 
-use super::common::{RowWriter, Sink, SinglePage, forward_page_encoder, invert_into};
+use super::common::{RowWriter, SinglePage, Sink, forward_page_encoder, invert_into};
 use super::{EncodeOptions, FileFormat};
 use crate::raster::{PageHeader, PixelFormat};
 use crate::transfer::Destination;
@@ -160,7 +160,13 @@ impl RowWriter for PngRows {
         }
     }
 
-    fn end(&mut self, out: &mut Sink, header: &PageHeader, height: u32, _start: u64) -> io::Result<()> {
+    fn end(
+        &mut self,
+        out: &mut Sink,
+        header: &PageHeader,
+        height: u32,
+        _start: u64,
+    ) -> io::Result<()> {
         let stream = match self.stream.take() {
             Some(stream) => stream,
             None => {
@@ -208,8 +214,8 @@ mod tests {
         for known in [true, false] {
             let page = pattern_page(PixelFormat::Bw1, 13, 6, 200);
             let dest = SharedDest::default();
-            let enc = PngEncoder::new(EncodeOptions::default(), Box::new(dest.clone()))
-                .expect("encoder");
+            let enc =
+                PngEncoder::new(EncodeOptions::default(), Box::new(dest.clone())).expect("encoder");
             encode_whole(Box::new(enc), &page, known, &[4, 1, 3]);
             let (info, rows, dims) = decode(&dest.bytes());
             assert_eq!(info.bit_depth, png::BitDepth::One);

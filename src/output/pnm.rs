@@ -8,7 +8,7 @@
 //! which PNM treats as separators) patched at `end_page`. This module does
 //! not decode PNM.
 
-use super::common::{RowWriter, Sink, SinglePage, forward_page_encoder};
+use super::common::{RowWriter, SinglePage, Sink, forward_page_encoder};
 use super::{EncodeOptions, FileFormat};
 use crate::raster::{PageHeader, PixelFormat};
 use crate::transfer::Destination;
@@ -60,11 +60,23 @@ impl RowWriter for PnmRows {
         out.write_all(format!("{before_height}{height}\n{maxval}").as_bytes())
     }
 
-    fn rows(&mut self, out: &mut Sink, _header: &PageHeader, data: &[u8], _rows: u32) -> io::Result<()> {
+    fn rows(
+        &mut self,
+        out: &mut Sink,
+        _header: &PageHeader,
+        data: &[u8],
+        _rows: u32,
+    ) -> io::Result<()> {
         out.write_all(data)
     }
 
-    fn end(&mut self, out: &mut Sink, header: &PageHeader, height: u32, start: u64) -> io::Result<()> {
+    fn end(
+        &mut self,
+        out: &mut Sink,
+        header: &PageHeader,
+        height: u32,
+        start: u64,
+    ) -> io::Result<()> {
         if header.height.is_none() {
             let field = format!("{height:>HEIGHT_FIELD$}");
             out.patch(start + self.height_at, field.as_bytes())?;

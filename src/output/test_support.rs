@@ -52,7 +52,12 @@ impl Seek for SharedDest {
 impl Destination for SharedDest {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         let len = usize::try_from(len).expect("len");
-        self.inner.lock().expect("lock").cursor.get_mut().resize(len, 0);
+        self.inner
+            .lock()
+            .expect("lock")
+            .cursor
+            .get_mut()
+            .resize(len, 0);
         Ok(())
     }
     fn complete(&mut self) -> io::Result<()> {

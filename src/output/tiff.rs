@@ -80,7 +80,10 @@ impl TiffEncoder {
     }
 
     /// An encoder appending pages to a multipage TIFF document in `dest`.
-    pub fn document(_options: EncodeOptions, dest: Box<dyn Destination>) -> io::Result<TiffEncoder> {
+    pub fn document(
+        _options: EncodeOptions,
+        dest: Box<dyn Destination>,
+    ) -> io::Result<TiffEncoder> {
         TiffEncoder::with_mode(dest, false)
     }
 
@@ -126,7 +129,11 @@ impl TiffEncoder {
         }
         let header = &page.progress.header;
         if header.format != PixelFormat::Bw1 {
-            predict_horizontally(&mut page.strip, header.row_bytes(), usize::from(header.format.channels()));
+            predict_horizontally(
+                &mut page.strip,
+                header.row_bytes(),
+                usize::from(header.format.channels()),
+            );
         }
         deflate(&mut self.compress, &page.strip, &mut self.compressed)?;
         let offset = self.offset(self.sink.pos())?;
@@ -287,7 +294,8 @@ impl PageEncoder for TiffEncoder {
         check_header(header)?;
         self.page_start = self.sink.pos();
         let row_bytes = header.row_bytes();
-        let mut rows_per_strip = u32::try_from((STRIP_BYTES / row_bytes).max(1)).unwrap_or(u32::MAX);
+        let mut rows_per_strip =
+            u32::try_from((STRIP_BYTES / row_bytes).max(1)).unwrap_or(u32::MAX);
         if let Some(height) = header.height {
             rows_per_strip = rows_per_strip.min(height);
         }
@@ -325,7 +333,11 @@ impl PageEncoder for TiffEncoder {
         self.single && format == FileFormat::Tiff
     }
 
-    fn begin_encoded(&mut self, format: FileFormat, _header: Option<&PageHeader>) -> io::Result<()> {
+    fn begin_encoded(
+        &mut self,
+        format: FileFormat,
+        _header: Option<&PageHeader>,
+    ) -> io::Result<()> {
         self.expect_ready("begin_encoded")?;
         if !self.accepts_encoded(format) {
             return Err(invalid_input(format!(
@@ -341,20 +353,20 @@ impl PageEncoder for TiffEncoder {
     fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self.stage {
             Stage::Encoded => self.sink.write_all(bytes),
-            _ => Err(out_of_order("write_encoded", "without an encoded page open")),
+            _ => Err(out_of_order(
+                "write_encoded",
+                "without an encoded page open",
+            )),
         }
     }
 
     fn end_page(&mut self) -> io::Result<()> {
         match std::mem::replace(&mut self.stage, Stage::Ready) {
             Stage::Raw(mut page) => {
-                let result = page
-                    .progress
-                    .finished_height()
-                    .and_then(|height| {
-                        self.flush_strip(&mut page)?;
-                        self.write_ifd(&page, height)
-                    });
+                let result = page.progress.finished_height().and_then(|height| {
+                    self.flush_strip(&mut page)?;
+                    self.write_ifd(&page, height)
+                });
                 if let Err(err) = result {
                     // The page stays open: the caller abandons it.
                     self.stage = Stage::Raw(page);
@@ -391,7 +403,9 @@ impl PageEncoder for TiffEncoder {
         match self.stage {
             Stage::Finished => Ok(()),
             Stage::Raw(_) | Stage::Encoded => Err(out_of_order("finish", "while a page is open")),
-            Stage::Ready if self.pages == 0 => Err(invalid_input("no page was written to the TIFF stream")),
+            Stage::Ready if self.pages == 0 => {
+                Err(invalid_input("no page was written to the TIFF stream"))
+            }
             Stage::Ready => {
                 self.sink.flush()?;
                 self.stage = Stage::Finished;
@@ -455,17 +469,22 @@ mod tests {
     fn document_is_linked_only_when_a_page_completes() {
         let page = pattern_page(PixelFormat::Gray8, 10, 4, 300);
         let dest = SharedDest::default();
-        let mut enc = TiffEncoder::document(EncodeOptions::default(), Box::new(dest.clone())).expect("enc");
+        let mut enc =
+            TiffEncoder::document(EncodeOptions::default(), Box::new(dest.clone())).expect("enc");
         enc.begin_page(&page.header).expect("begin");
         assert_eq!(&dest.bytes()[..8], b"II*\0\0\0\0\0");
         enc.abandon_page().expect("abandon");
-        assert!(dest.bytes().is_empty(), "header of an abandoned first page removed");
+        assert!(
+            dest.bytes().is_empty(),
+            "header of an abandoned first page removed"
+        );
         write_page(&mut enc, &page, false, &[3]);
         let first_ifd = u32::from_le_bytes(dest.bytes()[4..8].try_into().expect("4 bytes"));
         assert!(first_ifd > 8);
         let len_after_one = dest.bytes().len();
         enc.begin_page(&page.header).expect("begin");
-        enc.write_band(&page.bands(2).next().expect("band")).expect("band");
+        enc.write_band(&page.bands(2).next().expect("band"))
+            .expect("band");
         enc.abandon_page().expect("abandon");
         assert_eq!(dest.bytes().len(), len_after_one);
         enc.finish().expect("finish");
@@ -474,9 +493,11 @@ mod tests {
 
     #[test]
     fn document_refuses_encoded_pages_and_single_takes_tiff() {
-        let doc = TiffEncoder::document(EncodeOptions::default(), Box::new(SharedDest::default())).expect("enc");
+        let doc = TiffEncoder::document(EncodeOptions::default(), Box::new(SharedDest::default()))
+            .expect("enc");
         assert!(!doc.accepts_encoded(FileFormat::Tiff));
-        let single = TiffEncoder::single(EncodeOptions::default(), Box::new(SharedDest::default())).expect("enc");
+        let single = TiffEncoder::single(EncodeOptions::default(), Box::new(SharedDest::default()))
+            .expect("enc");
         assert!(single.accepts_encoded(FileFormat::Tiff));
         assert!(!single.accepts_encoded(FileFormat::Jpeg));
     }

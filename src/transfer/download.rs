@@ -134,6 +134,8 @@ pub struct Transfer<'a> {
     app_handler: Option<&'a mut dyn StatusHandler>,
     observer: Option<Arc<dyn PageObserver>>,
     trace: Trace,
+    /// False: downloads record no trace (see [`Transfer::without_trace`]).
+    record_trace: bool,
     totals: Totals,
 }
 
@@ -146,6 +148,7 @@ impl<'a> Transfer<'a> {
             app_handler: None,
             observer: None,
             trace: Trace::default(),
+            record_trace: true,
             totals: Totals::default(),
         }
     }
@@ -159,6 +162,14 @@ impl<'a> Transfer<'a> {
     /// Installs a page observer.
     pub fn with_observer(mut self, observer: Arc<dyn PageObserver>) -> Transfer<'a> {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Records no trace of downloads, for long-running jobs: the trace
+    /// keeps every message (a STATUS per band), so it grows with the page
+    /// count. [`Transfer::trace`] then shows no download events.
+    pub fn without_trace(mut self) -> Transfer<'a> {
+        self.record_trace = false;
         self
     }
 
@@ -263,6 +274,7 @@ impl<'a> Transfer<'a> {
             options: &self.options,
             settings,
             trace: &mut self.trace,
+            record: self.record_trace,
             totals: Totals::default(),
             multipage,
             stream: None,
@@ -643,6 +655,8 @@ struct Session<'s> {
     options: &'s TransferOptions,
     settings: &'s ScanSettings,
     trace: &'s mut Trace,
+    /// False: events are not kept in `trace`.
+    record: bool,
     totals: Totals,
     multipage: bool,
     stream: Option<OpenStream>,
@@ -658,6 +672,13 @@ struct Session<'s> {
 }
 
 impl Session<'_> {
+    /// Adds `event` to the trace, when the trace is kept.
+    fn record(&mut self, event: TraceEvent) {
+        if self.record {
+            self.trace.events.push(event);
+        }
+    }
+
     fn activity(&mut self) {
         self.last_activity = self.options.clock.now();
     }
@@ -666,7 +687,7 @@ impl Session<'_> {
     fn stopped(&mut self) -> bool {
         if !self.cancelled && !self.aborted && self.options.cancel.is_cancelled() {
             self.cancelled = true;
-            self.trace.events.push(TraceEvent::CancelRequested);
+            self.record(TraceEvent::CancelRequested);
         }
         self.cancelled || self.aborted
     }
@@ -733,14 +754,12 @@ impl Session<'_> {
 
     fn send_message(&mut self, message: TransferMessage) -> Flow {
         let answer = self.callback.message(&message);
-        self.trace.events.push(TraceEvent::Message { message, answer });
-        if answer == Flow::Cancel
-            && !matches!(
-                self.trace.events.last(),
-                Some(TraceEvent::Message { message, .. })
-                    if matches!(message.kind, MessageKind::EndOfStream | MessageKind::EndOfTransfer)
-            )
-        {
+        let last_of_stream = matches!(
+            message.kind,
+            MessageKind::EndOfStream | MessageKind::EndOfTransfer
+        );
+        self.record(TraceEvent::Message { message, answer });
+        if answer == Flow::Cancel && !last_of_stream {
             self.cancel_now();
         }
         answer
@@ -791,7 +810,7 @@ impl Session<'_> {
     fn send_clear(&mut self) {
         let status = self.status_for(StatusCode::CLEAR, None);
         let answer = self.run_chain(&status);
-        self.trace.events.push(TraceEvent::DeviceStatus {
+        self.record(TraceEvent::DeviceStatus {
             code: StatusCode::CLEAR,
             percent: None,
             answer,
@@ -876,7 +895,7 @@ impl Session<'_> {
             }
             Err(e) => {
                 self.totals.delivered = self.totals.delivered.saturating_sub(1);
-                self.trace.events.push(TraceEvent::PageAbandoned { page });
+                self.record(TraceEvent::PageAbandoned { page });
                 self.abort(
                     StatusCode::DESTINATION,
                     format!("cannot complete page {page}: {e}"),
@@ -902,13 +921,13 @@ impl Session<'_> {
             {
                 self.destination_failed(e);
             }
-            self.trace.events.push(TraceEvent::PageAbandoned {
+            self.record(TraceEvent::PageAbandoned {
                 page: active.number,
             });
         } else if let Some(stream) = self.stream.take() {
             let mut dest = stream.encoder.into_destination();
             dest.discard();
-            self.trace.events.push(TraceEvent::PageAbandoned {
+            self.record(TraceEvent::PageAbandoned {
                 page: active.number,
             });
         }
@@ -1031,7 +1050,7 @@ impl Session<'_> {
                             });
                         }
                         Err(e) => {
-                            self.trace.events.push(TraceEvent::StreamDiscarded);
+                            self.record(TraceEvent::StreamDiscarded);
                             self.totals.delivered = 0;
                             self.abort(
                                 StatusCode::DESTINATION,
@@ -1042,7 +1061,7 @@ impl Session<'_> {
                 } else {
                     let mut dest = encoder.into_destination();
                     dest.discard();
-                    self.trace.events.push(TraceEvent::StreamDiscarded);
+                    self.record(TraceEvent::StreamDiscarded);
                 }
             }
         } else {
@@ -1123,7 +1142,7 @@ impl AcquireSink for Session<'_> {
                 StreamAnswer::Skip => StreamReply::Skip,
                 StreamAnswer::Cancel | StreamAnswer::Fail(_) => StreamReply::Cancel,
             };
-            self.trace.events.push(TraceEvent::StreamRequest {
+            self.record(TraceEvent::StreamRequest {
                 item: start.item.name.clone(),
                 page: number,
                 side: start.side,
@@ -1135,9 +1154,7 @@ impl AcquireSink for Session<'_> {
                     Err(e) => {
                         // The stream was handed over, then could not be used:
                         // it counts as opened and abandoned.
-                        self.trace
-                            .events
-                            .push(TraceEvent::PageAbandoned { page: number });
+                        self.record(TraceEvent::PageAbandoned { page: number });
                         self.abort(
                             StatusCode::DESTINATION,
                             format!("cannot write page {number}: {e}"),
@@ -1377,7 +1394,7 @@ impl AcquireSink for Session<'_> {
         self.activity();
         let status = self.status_for(code, percent);
         let answer = self.run_chain(&status);
-        self.trace.events.push(TraceEvent::DeviceStatus {
+        self.record(TraceEvent::DeviceStatus {
             code,
             percent,
             answer,
@@ -1403,7 +1420,7 @@ impl AcquireSink for Session<'_> {
                     _ => None,
                 };
                 if let Some(page) = rewind {
-                    self.trace.events.push(TraceEvent::PageRewound { page });
+                    self.record(TraceEvent::PageRewound { page });
                     if let Some(stream) = self.stream.as_mut()
                         && let Err(e) = stream.encoder.abandon_page()
                     {

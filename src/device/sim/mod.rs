@@ -316,6 +316,9 @@ impl SimDriver {
         let sides = if duplex { 2 } else { 1 };
         let available = self.options.pages.saturating_mul(sides);
         if available == 0 {
+            // An empty feeder is asked about first; a Retry without paper
+            // loaded (this stack stays empty) then fails.
+            self.start_condition(sink, StatusCode::PAPER_EMPTY)?;
             return Err(Stop::Error(DriverError::Status(StatusCode::PAPER_EMPTY)));
         }
         let wanted = if settings.pages == 0 {

@@ -24,6 +24,14 @@ impl Rgb {
     }
 }
 
+/// Coverage (0..1, clamped) as an 8-bit opacity. Adds a half and truncates
+/// rather than calling `f64::round`, which is a library call on baseline
+/// x86-64 and shows up in per-pixel loops.
+#[inline]
+fn alpha_of(cover: f64) -> u32 {
+    (cover.clamp(0.0, 1.0) * 255.0 + 0.5) as u32
+}
+
 /// A rectangle in pixels, `x0 <= x1`, `y0 <= y1`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Rect {
@@ -72,6 +80,19 @@ pub(crate) struct RotatedRect {
 }
 
 impl RotatedRect {
+    /// The rectangle prepared for per-pixel queries.
+    pub(crate) fn placed(&self) -> Placed {
+        let (sin, cos) = self.angle_deg.to_radians().sin_cos();
+        Placed {
+            cx: self.cx,
+            cy: self.cy,
+            sin,
+            cos,
+            half_w: self.width / 2.0,
+            half_h: self.height / 2.0,
+        }
+    }
+
     /// Width and height of the axis-aligned box around the rotated rectangle.
     pub(crate) fn bounding_size(width: f64, height: f64, angle_deg: f64) -> (f64, f64) {
         let (s, c) = angle_deg.to_radians().sin_cos();
@@ -79,6 +100,62 @@ impl RotatedRect {
             width * c.abs() + height * s.abs(),
             width * s.abs() + height * c.abs(),
         )
+    }
+}
+
+/// A [`RotatedRect`] with its rotation worked out, for per-pixel queries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Placed {
+    cx: f64,
+    cy: f64,
+    sin: f64,
+    cos: f64,
+    half_w: f64,
+    half_h: f64,
+}
+
+impl Placed {
+    /// Coordinates of pixel position `(x, y)` in the rectangle's own frame:
+    /// from its centre, along its (rotated) width and height.
+    #[inline]
+    pub(crate) fn local(&self, x: f64, y: f64) -> (f64, f64) {
+        let (dx, dy) = (x - self.cx, y - self.cy);
+        // Undo the counter-clockwise rotation (y grows downwards).
+        (dx * self.cos - dy * self.sin, dx * self.sin + dy * self.cos)
+    }
+
+    /// The range of x (as a real interval) on the horizontal line `y` where
+    /// the local coordinates lie in `u_range` and `v_range`.
+    pub(crate) fn row_span(
+        &self,
+        y: f64,
+        u_range: (f64, f64),
+        v_range: (f64, f64),
+    ) -> Option<(f64, f64)> {
+        let dy = y - self.cy;
+        // u and v are linear in x: value = at_cx + slope * (x - cx).
+        let within = |at_cx: f64, slope: f64, (lo, hi): (f64, f64)| -> Option<(f64, f64)> {
+            if lo > hi {
+                None
+            } else if slope.abs() < 1e-12 {
+                (lo..=hi).contains(&at_cx).then_some((f64::MIN, f64::MAX))
+            } else {
+                let a = self.cx + (lo - at_cx) / slope;
+                let b = self.cx + (hi - at_cx) / slope;
+                Some((a.min(b), a.max(b)))
+            }
+        };
+        let (u0, u1) = within(-dy * self.sin, self.cos, u_range)?;
+        let (v0, v1) = within(dy * self.cos, self.sin, v_range)?;
+        let (lo, hi) = (u0.max(v0), u1.min(v1));
+        (lo <= hi).then_some((lo, hi))
+    }
+
+    /// Distance from `(x, y)` to the nearest edge, positive inside.
+    #[inline]
+    pub(crate) fn edge_distance(&self, x: f64, y: f64) -> f64 {
+        let (u, v) = self.local(x, y);
+        (self.half_w - u.abs()).min(self.half_h - v.abs())
     }
 }
 
@@ -181,7 +258,7 @@ impl Canvas {
         for y in iy0..iy1 {
             let row_cover = cover(y, y0, y1) * opacity.clamp(0.0, 1.0);
             for (x, &cx) in (ix0..ix1).zip(&column_cover) {
-                let alpha = (cx * row_cover * 255.0).round() as u32;
+                let alpha = alpha_of(cx * row_cover);
                 if alpha >= 255 {
                     let i = (y * self.width + x) * self.channels;
                     self.data[i..i + self.channels].copy_from_slice(&bytes[..self.channels]);
@@ -234,7 +311,7 @@ impl Canvas {
                 let dx = x as f64 + 0.5 - cx;
                 let edge = r - (dx * dx + dy * dy).sqrt() + 0.5;
                 let cover = edge.clamp(0.0, 1.0) * opacity;
-                let alpha = (cover * 255.0).round() as u32;
+                let alpha = alpha_of(cover);
                 if alpha > 0 {
                     self.blend_bytes(x, y, bytes, alpha);
                 }
@@ -242,52 +319,193 @@ impl Canvas {
         }
     }
 
-    /// Paints a rotated rectangle. `shade(u, v)` gives the colour at local
-    /// coordinates `(u, v)` in pixels from the rectangle's own top-left
-    /// corner (before rotation). Edges fade over `softness` pixels (1 gives
-    /// plain anti-aliasing); `opacity` scales the whole shape.
-    pub(crate) fn paint_rotated(
+    /// Pixel columns `start..end` of row `y` whose centres lie where `shape`'s
+    /// local coordinates satisfy `u` in `u_range` and `v` in `v_range`.
+    fn row_columns(
+        &self,
+        shape: &Placed,
+        y: usize,
+        u_range: (f64, f64),
+        v_range: (f64, f64),
+    ) -> (usize, usize) {
+        match shape.row_span(y as f64 + 0.5, u_range, v_range) {
+            Some((lo, hi)) => {
+                let start = (lo - 0.5).ceil().clamp(0.0, self.width as f64) as usize;
+                let end = ((hi - 0.5).floor() + 1.0).clamp(0.0, self.width as f64) as usize;
+                (start, end.max(start))
+            }
+            None => (0, 0),
+        }
+    }
+
+    /// Rows `start..end` a rotated rectangle grown by `pad` pixels may touch.
+    fn rotated_rows(&self, shape: &RotatedRect, pad: f64) -> (usize, usize) {
+        let (_, bh) = RotatedRect::bounding_size(shape.width, shape.height, shape.angle_deg);
+        let start = (shape.cy - bh / 2.0 - pad).floor().clamp(0.0, self.height as f64) as usize;
+        let end = (shape.cy + bh / 2.0 + pad).ceil().clamp(0.0, self.height as f64) as usize;
+        (start, end.max(start))
+    }
+
+    /// Fills a rotated rectangle with `colour` at `opacity` (0..1), edges
+    /// fading over `softness` pixels (1 gives plain anti-aliasing). Pixels
+    /// that `hole` covers completely are left alone, so a shadow need not be
+    /// painted under the object that casts it.
+    pub(crate) fn fill_rotated(
         &mut self,
         shape: RotatedRect,
         softness: f64,
         opacity: f64,
-        mut shade: impl FnMut(f64, f64) -> Rgb,
+        colour: Rgb,
+        hole: Option<RotatedRect>,
     ) {
-        let (bw, bh) = RotatedRect::bounding_size(shape.width, shape.height, shape.angle_deg);
-        let pad = softness + 1.0;
-        let x0 = (shape.cx - bw / 2.0 - pad).floor().max(0.0) as usize;
-        let y0 = (shape.cy - bh / 2.0 - pad).floor().max(0.0) as usize;
-        let x1 = ((shape.cx + bw / 2.0 + pad).ceil().max(0.0) as usize).min(self.width);
-        let y1 = ((shape.cy + bh / 2.0 + pad).ceil().max(0.0) as usize).min(self.height);
-        let (sin, cos) = shape.angle_deg.to_radians().sin_cos();
-        let (hw, hh) = (shape.width / 2.0, shape.height / 2.0);
         let soft = softness.max(1e-3);
-        let channels = self.channels;
+        let bytes = self.bytes_of(colour);
+        let placed = shape.placed();
+        let reach = soft / 2.0 + 0.5;
+        let outer_u = (-shape.width / 2.0 - reach, shape.width / 2.0 + reach);
+        let outer_v = (-shape.height / 2.0 - reach, shape.height / 2.0 + reach);
+        let hole = hole.map(|h| {
+            let inner_u = (-h.width / 2.0 + 0.5, h.width / 2.0 - 0.5);
+            let inner_v = (-h.height / 2.0 + 0.5, h.height / 2.0 - 0.5);
+            (h.placed(), inner_u, inner_v)
+        });
+        let (y0, y1) = self.rotated_rows(&shape, reach + 1.0);
         for y in y0..y1 {
-            let dy = y as f64 + 0.5 - shape.cy;
-            for x in x0..x1 {
-                let dx = x as f64 + 0.5 - shape.cx;
-                // Undo the counter-clockwise rotation (y grows downwards).
-                let u = dx * cos - dy * sin;
-                let v = dx * sin + dy * cos;
-                let edge = (hw - u.abs()).min(hh - v.abs());
-                let cover = (edge / soft + 0.5).clamp(0.0, 1.0) * opacity;
-                if cover <= 0.0 {
-                    continue;
-                }
-                let colour = shade(
-                    (u + hw).clamp(0.0, shape.width),
-                    (v + hh).clamp(0.0, shape.height),
-                );
-                let alpha = (cover * 255.0).round() as u32;
-                if alpha >= 255 {
-                    let i = (y * self.width + x) * channels;
-                    let bytes = self.bytes_of(colour);
-                    self.data[i..i + channels].copy_from_slice(&bytes[..channels]);
-                } else if alpha > 0 {
-                    let bytes = self.bytes_of(colour);
+            let (x0, x1) = self.row_columns(&placed, y, outer_u, outer_v);
+            let (skip0, skip1) = match &hole {
+                Some((h, hu, hv)) => self.row_columns(h, y, *hu, *hv),
+                None => (0, 0),
+            };
+            let py = y as f64 + 0.5;
+            for x in (x0..x1).filter(|x| !(skip0..skip1).contains(x)) {
+                let cover = (placed.edge_distance(x as f64 + 0.5, py) / soft + 0.5).clamp(0.0, 1.0);
+                let alpha = alpha_of(cover * opacity);
+                if alpha > 0 {
                     self.blend_bytes(x, y, bytes, alpha);
                 }
+            }
+        }
+    }
+
+    /// Paints `image` (rows of `image_width` pixels with as many channels as
+    /// the canvas) into a rotated rectangle, inset by `frame_width` pixels on
+    /// every side; the frame is filled with `frame`. The image is stretched
+    /// to fit with bilinear interpolation; the outer edge is anti-aliased.
+    ///
+    /// Each row is split into the run lying well inside the image, painted
+    /// with fixed-point stepping, and the few pixels around it (frame and
+    /// edge), painted one by one.
+    pub(crate) fn paint_image_rotated(
+        &mut self,
+        shape: RotatedRect,
+        frame_width: f64,
+        frame: Rgb,
+        image_width: usize,
+        image: &[u8],
+    ) {
+        let ch = self.channels;
+        if image_width == 0 || image.len() < image_width * ch {
+            return;
+        }
+        let image_height = image.len() / (image_width * ch);
+        let frame_bytes = self.bytes_of(frame);
+        let (hw, hh) = (shape.width / 2.0, shape.height / 2.0);
+        let inner_w = (shape.width - 2.0 * frame_width).max(1.0);
+        let inner_h = (shape.height - 2.0 * frame_width).max(1.0);
+        let scale_x = image_width as f64 / inner_w;
+        let scale_y = image_height as f64 / inner_h;
+        let placed = shape.placed();
+        let (max_x, max_y) = (image_width as f64 - 1.0, image_height as f64 - 1.0);
+        // Image position (from its top-left pixel centre) of local (u, v).
+        let image_x = move |u: f64| (u + hw - frame_width) * scale_x - 0.5;
+        let image_y = move |v: f64| (v + hh - frame_width) * scale_y - 0.5;
+        // Local ranges whose samples need no clamping, inside the edge.
+        let fast_u = (
+            (0.5 / scale_x - hw + frame_width).max(-hw + 0.5),
+            ((max_x - 1e-3 + 0.5) / scale_x - hw + frame_width).min(hw - 0.5),
+        );
+        let fast_v = (
+            (0.5 / scale_y - hh + frame_width).max(-hh + 0.5),
+            ((max_y - 1e-3 + 0.5) / scale_y - hh + frame_width).min(hh - 0.5),
+        );
+        let outer_u = (-hw - 1.0, hw + 1.0);
+        let outer_v = (-hh - 1.0, hh + 1.0);
+        let bilinear = |fx: f64, fy: f64, out: &mut [u8; 3]| {
+            let (fx, fy) = (fx.clamp(0.0, max_x), fy.clamp(0.0, max_y));
+            let (xa, ya) = (fx as usize, fy as usize);
+            let xb = (xa + 1).min(image_width - 1);
+            let yb = (ya + 1).min(image_height - 1);
+            let wx = ((fx - xa as f64) * 256.0) as u32;
+            let wy = ((fy - ya as f64) * 256.0) as u32;
+            let (ra, rb) = (ya * image_width, yb * image_width);
+            for (k, o) in out.iter_mut().enumerate().take(ch) {
+                let p = |col: usize, row: usize| u32::from(image[(row + col) * ch + k]);
+                let top = p(xa, ra) * (256 - wx) + p(xb, ra) * wx;
+                let bottom = p(xa, rb) * (256 - wx) + p(xb, rb) * wx;
+                *o = ((top * (256 - wy) + bottom * wy + 32768) >> 16) as u8;
+            }
+        };
+        // One pixel of the frame or edge, painted the careful way.
+        let edge_pixel = |px: f64, py: f64| -> ([u8; 3], u32) {
+            let (u, v) = placed.local(px, py);
+            let edge = (hw - u.abs()).min(hh - v.abs());
+            // Distance inside the image area; its border is anti-aliased too.
+            let in_image = (hw - frame_width - u.abs()).min(hh - frame_width - v.abs());
+            let mut bytes = frame_bytes;
+            if in_image > -0.5 {
+                let mut sample = [0u8; 3];
+                bilinear(image_x(u), image_y(v), &mut sample);
+                let t = alpha_of(in_image + 0.5);
+                for (b, s) in bytes.iter_mut().zip(sample) {
+                    *b = ((u32::from(*b) * (255 - t) + u32::from(s) * t + 127) / 255) as u8;
+                }
+            }
+            (bytes, alpha_of(edge + 0.5))
+        };
+        const ONE: f64 = 65536.0;
+        let step_x = (placed.cos * scale_x * ONE) as i64;
+        let step_y = (placed.sin * scale_y * ONE) as i64;
+        let (y0, y1) = self.rotated_rows(&shape, 2.0);
+        for y in y0..y1 {
+            let py = y as f64 + 0.5;
+            let (x0, x1) = self.row_columns(&placed, y, outer_u, outer_v);
+            let (f0, f1) = self.row_columns(&placed, y, fast_u, fast_v);
+            let (f0, f1) = (f0.clamp(x0, x1), f1.clamp(x0, x1));
+            let (f0, f1) = (f0, f1.max(f0));
+            for x in (x0..f0).chain(f1..x1) {
+                let (bytes, alpha) = edge_pixel(x as f64 + 0.5, py);
+                if alpha >= 255 {
+                    let i = (y * self.width + x) * ch;
+                    self.data[i..i + ch].copy_from_slice(&bytes[..ch]);
+                } else if alpha > 0 {
+                    self.blend_bytes(x, y, bytes, alpha);
+                }
+            }
+            if f0 >= f1 {
+                continue;
+            }
+            let (u, v) = placed.local(f0 as f64 + 0.5, py);
+            let mut sx = (image_x(u) * ONE) as i64;
+            let mut sy = (image_y(v) * ONE) as i64;
+            let row = &mut self.data[(y * self.width + f0) * ch..(y * self.width + f1) * ch];
+            for out in row.chunks_exact_mut(ch) {
+                let (cx, cy) = (sx.max(0), sy.max(0));
+                let xa = ((cx >> 16) as usize).min(image_width - 1);
+                let ya = ((cy >> 16) as usize).min(image_height - 1);
+                let xb = (xa + 1).min(image_width - 1);
+                let yb = (ya + 1).min(image_height - 1);
+                let wx = ((cx >> 8) & 0xFF) as u32;
+                let wy = ((cy >> 8) & 0xFF) as u32;
+                let (a, b) = ((ya * image_width + xa) * ch, (ya * image_width + xb) * ch);
+                let (c, d) = ((yb * image_width + xa) * ch, (yb * image_width + xb) * ch);
+                for (k, o) in out.iter_mut().enumerate() {
+                    let top = u32::from(image[a + k]) * (256 - wx) + u32::from(image[b + k]) * wx;
+                    let bottom =
+                        u32::from(image[c + k]) * (256 - wx) + u32::from(image[d + k]) * wx;
+                    *o = ((top * (256 - wy) + bottom * wy + 32768) >> 16) as u8;
+                }
+                sx += step_x;
+                sy += step_y;
             }
         }
     }

@@ -154,18 +154,20 @@ pub(crate) fn sensor(canvas: &mut Canvas, seed: u64, noise: f32) {
             -(3.0 * t * t * t * t).round() as i16
         })
         .collect();
+    // Offsets for one row, repeated per channel, then added in a loop the
+    // compiler can vectorise.
+    let mut offsets = vec![0i16; w * ch];
     for (y, row) in canvas.data.chunks_exact_mut(w * ch).enumerate() {
         let mut rng = Rng::new(mix(seed ^ (y as u64).wrapping_mul(0xA24B_AED4_963E_E407)));
-        let mut bits = 0u64;
-        for (x, px) in row.chunks_exact_mut(ch).enumerate() {
-            if x % 8 == 0 {
-                bits = rng.next_u64();
+        for (pixels, shade) in offsets.chunks_mut(8 * ch).zip(falloff.chunks(8)) {
+            let mut bits = rng.next_u64();
+            for (px, &f) in pixels.chunks_exact_mut(ch).zip(shade) {
+                px.fill(table[(bits & 0xFF) as usize] + f);
+                bits >>= 8;
             }
-            let offset = table[(bits & 0xFF) as usize] + falloff[x];
-            bits >>= 8;
-            for v in px {
-                *v = (i16::from(*v) + offset).clamp(0, 255) as u8;
-            }
+        }
+        for (v, &o) in row.iter_mut().zip(&offsets) {
+            *v = (i16::from(*v) + o).clamp(0, 255) as u8;
         }
     }
 }

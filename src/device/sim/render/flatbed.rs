@@ -9,7 +9,7 @@
 
 use super::Region;
 use super::canvas::{Canvas, Rgb, RotatedRect};
-use super::photo::{self, CropSampler, Tone};
+use super::photo::{self, Tone};
 use super::rng::Rng;
 
 /// Colour of the border of a print.
@@ -100,7 +100,7 @@ pub(crate) fn draw_scene(
                 angle_deg: angle,
             },
             canvas.px(border),
-            CropSampler::new(crop),
+            crop,
             tone,
             turned,
         );
@@ -120,7 +120,7 @@ fn paint_print(
     canvas: &mut Canvas,
     print: RotatedRect,
     border: f64,
-    sampler: CropSampler,
+    crop: usize,
     tone: Tone,
     turned: bool,
 ) {
@@ -132,20 +132,28 @@ fn paint_print(
         height: print.height + lift,
         ..print
     };
-    canvas.paint_rotated(shadow, canvas.px(1.6).max(1.0), 0.45, |_, _| SHADOW);
+    canvas.fill_rotated(shadow, canvas.px(1.6).max(1.0), 0.45, SHADOW, Some(print));
+    // The toned photo at about the size it is printed (never larger than
+    // the crop: upscaling is left to the bilinear painter).
     let inner_w = (print.width - 2.0 * border).max(1.0);
     let inner_h = (print.height - 2.0 * border).max(1.0);
-    canvas.paint_rotated(print, 1.0, 1.0, |u, v| {
-        let (pu, pv) = ((u - border) / inner_w, (v - border) / inner_h);
-        if !(0.0..=1.0).contains(&pu) || !(0.0..=1.0).contains(&pv) {
-            return PRINT_WHITE;
-        }
-        let colour = if turned {
-            // Turned a quarter clockwise: the crop's top runs down the right.
-            sampler.sample(pv, 1.0 - pu)
-        } else {
-            sampler.sample(pu, pv)
-        };
-        tone.apply(colour)
-    });
+    let (crop_w, crop_h) = if turned {
+        (inner_h, inner_w)
+    } else {
+        (inner_w, inner_h)
+    };
+    let mut image = photo::toned(crop, crop_w, crop_h, tone);
+    if turned {
+        image = image::imageops::rotate90(&image);
+    }
+    let width = image.width() as usize;
+    let data = if canvas.channels == 3 {
+        image.into_raw()
+    } else {
+        image
+            .pixels()
+            .map(|p| Rgb(p.0[0], p.0[1], p.0[2]).luma())
+            .collect()
+    };
+    canvas.paint_image_rotated(print, border, PRINT_WHITE, width, &data);
 }

@@ -3,8 +3,8 @@
 //! One real photo (`assets/coffee.jpg`, see `assets/README.md`) is embedded
 //! and decoded once. Pages show fixed crops of it; a crop scaled to a size is
 //! cached, so a stream of pages at one resolution resizes it only once.
-//! Flatbed prints sample the decoded photo directly and vary its tone, so
-//! several prints in one scene look distinct.
+//! Flatbed prints use toned copies of the crops, so several prints in one
+//! scene look distinct.
 
 use super::canvas::Rgb;
 use image::RgbImage;
@@ -27,7 +27,7 @@ const CROPS: [(f64, f64, f64, f64); 8] = [
     (0.55, 0.35, 0.45, 0.65),
 ];
 
-/// Number of distinct crops [`scaled`] and [`CropSampler`] know.
+/// Number of distinct crops [`scaled`] and [`toned`] know.
 pub(crate) const CROP_COUNT: usize = CROPS.len();
 
 /// The decoded photograph.
@@ -117,50 +117,22 @@ impl Tone {
     }
 }
 
-/// Reads one crop of the photo by fractional position, for painting prints
-/// of any size and angle.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct CropSampler {
-    photo: &'static RgbImage,
-    x: f64,
-    y: f64,
-    span_x: f64,
-    span_y: f64,
-}
-
-impl CropSampler {
-    /// A sampler of crop `index` (modulo [`CROP_COUNT`]).
-    pub(crate) fn new(index: usize) -> CropSampler {
-        let (x, y, w, h) = crop_pixels(index);
-        CropSampler {
-            photo: source(),
-            x: f64::from(x),
-            y: f64::from(y),
-            span_x: f64::from(w - 1),
-            span_y: f64::from(h - 1),
-        }
+/// Crop `index` toned with `tone`, at most `width x height` pixels: shrunk
+/// when the print is smaller than the crop, left at the crop's own size
+/// otherwise (the painter interpolates when enlarging).
+pub(crate) fn toned(index: usize, width: f64, height: f64, tone: Tone) -> RgbImage {
+    let (x, y, w, h) = crop_pixels(index);
+    let mut image = imageops::crop_imm(source(), x, y, w, h).to_image();
+    let target_w = width.round().clamp(1.0, f64::from(w)) as u32;
+    let target_h = height.round().clamp(1.0, f64::from(h)) as u32;
+    if target_w < w || target_h < h {
+        image = imageops::resize(&image, target_w, target_h, FilterType::Triangle);
     }
-
-    /// Bilinear sample at `(u, v)` in `[0, 1] x [0, 1]` of the crop.
-    pub(crate) fn sample(&self, u: f64, v: f64) -> Rgb {
-        let (width, height) = (self.photo.width(), self.photo.height());
-        let fx = self.x + u.clamp(0.0, 1.0) * self.span_x;
-        let fy = self.y + v.clamp(0.0, 1.0) * self.span_y;
-        let x0 = (fx.floor() as u32).min(width - 1);
-        let y0 = (fy.floor() as u32).min(height - 1);
-        let x1 = (x0 + 1).min(width - 1);
-        let y1 = (y0 + 1).min(height - 1);
-        let (tx, ty) = (fx - f64::from(x0), fy - f64::from(y0));
-        let raw = self.photo.as_raw();
-        let at = |x: u32, y: u32| (y as usize * width as usize + x as usize) * 3;
-        let (i00, i10, i01, i11) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
-        let channel = |k: usize| {
-            let top = f64::from(raw[i00 + k]) * (1.0 - tx) + f64::from(raw[i10 + k]) * tx;
-            let bottom = f64::from(raw[i01 + k]) * (1.0 - tx) + f64::from(raw[i11 + k]) * tx;
-            (top * (1.0 - ty) + bottom * ty).round() as u8
-        };
-        Rgb(channel(0), channel(1), channel(2))
+    for p in image.pixels_mut() {
+        let c = tone.apply(Rgb(p.0[0], p.0[1], p.0[2]));
+        p.0 = [c.0, c.1, c.2];
     }
+    image
 }
 
 #[cfg(test)]
@@ -185,9 +157,8 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &scaled(2, 120, 80)));
         for i in 0..CROP_COUNT {
             assert!(aspect(i) > 0.3 && aspect(i) < 3.0);
-            let sampler = CropSampler::new(i);
-            let _ = sampler.sample(0.0, 1.0);
-            let _ = sampler.sample(1.0, 0.0);
+            let small = toned(i, 30.0, 20.0, Tone::Sepia);
+            assert!(small.width() <= 30 && small.height() <= 20);
         }
     }
 }

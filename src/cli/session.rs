@@ -1,0 +1,142 @@
+//! One command-line session with the engine: start it, hand it jobs, and
+//! wait for their events while listening for Ctrl+C.
+//!
+//! The wait is a crossbeam `select!` over the engine's event receiver and
+//! a channel fed by the Ctrl+C handler. The first Ctrl+C cancels the job
+//! through the engine (`Command::Cancel`), so completed pages are kept
+//! and valid and the job ends `Cancelled` by itself. A second one exits
+//! at once with status 130, after removing the temporary files of pages
+//! still being written.
+
+use super::Exit;
+use crate::engine::{Command, Engine, EngineConfig, Event, JobId, JobSummary};
+use crate::output::file::remove_temporaries;
+use crate::transfer::TransferError;
+use crossbeam_channel::{Receiver, bounded, select};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// What a job's observer is told.
+pub enum Happening<'a> {
+    /// An event of the job.
+    Event(&'a Event),
+    /// An event that was still queued when the second Ctrl+C came: count
+    /// it (a page it reports done is on disk), but report nothing more.
+    Late(&'a Event),
+    /// The user pressed Ctrl+C; `again` is true for the second time, after
+    /// which the process exits.
+    Interrupt {
+        /// This is the second Ctrl+C.
+        again: bool,
+    },
+}
+
+/// The Ctrl+C channel, set up once per process (the handler is global).
+static INTERRUPTS: OnceLock<Option<Receiver<()>>> = OnceLock::new();
+
+/// Installs the Ctrl+C handler on first use; None when it cannot be
+/// installed (Ctrl+C then ends the process the default way).
+fn interrupts() -> Option<Receiver<()>> {
+    INTERRUPTS
+        .get_or_init(|| {
+            let (tx, rx) = bounded(8);
+            match ctrlc::set_handler(move || {
+                // A full channel already holds enough presses.
+                let _ = tx.try_send(());
+            }) {
+                Ok(()) => Some(rx),
+                Err(e) => {
+                    eprintln!("warning: Ctrl+C cannot cancel cleanly: {e}");
+                    None
+                }
+            }
+        })
+        .clone()
+}
+
+/// The engine and the Ctrl+C channel of one CLI invocation.
+pub struct Session {
+    engine: Engine,
+    interrupts: Receiver<()>,
+    presses: u32,
+    next_job: JobId,
+}
+
+impl Session {
+    /// Starts the engine with the device no-data timeout `timeout`.
+    pub fn start(timeout: Duration) -> Session {
+        let interrupts = interrupts().unwrap_or_else(crossbeam_channel::never);
+        let config = EngineConfig {
+            no_data_timeout: timeout,
+            progress_interval: Duration::from_millis(200),
+            // Nobody looks at the live preview here: keep it tiny.
+            preview_width: 32,
+            ..EngineConfig::default()
+        };
+        Session {
+            engine: Engine::start(config, Arc::new(|| {})),
+            interrupts,
+            presses: 0,
+            next_job: 1,
+        }
+    }
+
+    /// A fresh job id.
+    pub fn job_id(&mut self) -> JobId {
+        let id = self.next_job;
+        self.next_job += 1;
+        id
+    }
+
+    /// Sends `command` (for job `job`) and shows `observe` every event of
+    /// that job and every Ctrl+C until the job finishes; returns how it
+    /// ended. A second Ctrl+C does not return: the process exits with 130.
+    pub fn run(
+        &mut self,
+        job: JobId,
+        command: Command,
+        mut observe: impl FnMut(Happening<'_>),
+    ) -> Result<Result<JobSummary, TransferError>, SessionError> {
+        if !self.engine.send(command) {
+            return Err(SessionError::EngineGone);
+        }
+        let events = self.engine.events().clone();
+        loop {
+            select! {
+                recv(events) -> event => {
+                    let event = event.map_err(|_| SessionError::EngineGone)?;
+                    if event.job() != job {
+                        continue;
+                    }
+                    observe(Happening::Event(&event));
+                    if let Event::JobFinished { result, .. } = event {
+                        return Ok(result);
+                    }
+                }
+                recv(self.interrupts) -> _ => {
+                    self.presses += 1;
+                    let again = self.presses > 1;
+                    if again {
+                        for event in events.try_iter().filter(|e| e.job() == job) {
+                            observe(Happening::Late(&event));
+                        }
+                    }
+                    observe(Happening::Interrupt { again });
+                    if again {
+                        remove_temporaries();
+                        std::process::exit(Exit::Cancelled.code());
+                    }
+                    self.engine.send(Command::Cancel { job });
+                }
+            }
+        }
+    }
+}
+
+/// The engine itself failed (not a job).
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The engine stopped answering.
+    #[error("the scanning engine stopped unexpectedly")]
+    EngineGone,
+}

@@ -1,0 +1,915 @@
+//! The `streamscan` command line, run as a program: exit statuses for every
+//! class of outcome, the `--events json` stream, output naming, Ctrl+C,
+//! and the storage subcommands, each in its own temporary folder with a
+//! private storage folder for the virtual scanner.
+
+use serde_json::Value;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The longest a test waits for the program to print something.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A temporary working folder with a storage folder for the scanner.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture {
+            dir: tempfile::tempdir().expect("temporary folder"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn storage(&self) -> PathBuf {
+        self.path().join("storage")
+    }
+
+    /// A virtual scanner id with a private storage folder, no warm-up,
+    /// full speed, plus `options`.
+    fn sim(&self, options: &str) -> String {
+        let storage = percent_encode(&self.storage().display().to_string());
+        let mut id = format!("sim:storage={storage},warmup=0,speed=max");
+        if !options.is_empty() {
+            id.push(',');
+            id.push_str(options);
+        }
+        id
+    }
+
+    /// The program in this folder, stdin closed.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_streamscan"));
+        command
+            .args(args)
+            .current_dir(self.path())
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("the program starts");
+        Run::from(output)
+    }
+}
+
+/// `,`, `=` and `%` escaped as a `sim:` option value needs them.
+fn percent_encode(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace(',', "%2C")
+        .replace('=', "%3D")
+}
+
+/// A finished run of the program.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts the exit status, showing everything the program said.
+    fn expect(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Every file below `dir`, relative, sorted (hidden ones included).
+fn files_below(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).expect("read folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let relative = path.strip_prefix(base).expect("below base");
+                out.push(relative.display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Asserts that no temporary (`.part`) file is left below `dir`.
+fn assert_no_temporaries(dir: &Path) {
+    let left: Vec<String> = files_below(dir)
+        .into_iter()
+        .filter(|name| name.contains(".part"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+/// Decodes an image file and returns its size.
+fn decode(path: &Path) -> (u32, u32) {
+    let image = image::open(path).unwrap_or_else(|e| panic!("{} decodes: {e}", path.display()));
+    (image.width(), image.height())
+}
+
+/// The JSON objects of an `--events json` stream, one per line.
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
+}
+
+/// Runs an external tool; a missing tool fails the test.
+fn tool(name: &str, args: &[&str]) -> Output {
+    Command::new(name).args(args).output().unwrap_or_else(|e| {
+        panic!("`{name}` must be installed for this test (./.ci/run installs it): {e}")
+    })
+}
+
+/// Sends SIGINT, as Ctrl+C in a terminal would.
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -INT failed");
+}
+
+/// Reads a child's stdout lines on a thread, so a test can wait with a
+/// time limit.
+fn line_reader(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Collects lines until `wanted` matches one (which is included).
+fn read_until(lines: &mpsc::Receiver<String>, wanted: impl Fn(&Value) -> bool) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("no matching event ({e}); saw {seen:#?}"));
+        let value: Value = serde_json::from_str(&line).expect("a JSON line");
+        seen.push(line);
+        if wanted(&value) {
+            return seen;
+        }
+    }
+}
+
+/// Waits for the child to exit; returns its status code and stderr.
+fn finish(
+    mut child: Child,
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+) -> (i32, String) {
+    while let Ok(line) = lines.recv_timeout(PATIENCE) {
+        seen.push(line);
+    }
+    let status = child.wait().expect("the program ends");
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut err, &mut stderr).expect("stderr");
+    }
+    (status.code().unwrap_or(-1), stderr)
+}
+
+// ---------------------------------------------------------------- basics
+
+#[test]
+fn without_a_subcommand_the_help_is_printed() {
+    let fx = Fixture::new();
+    let run = fx.run(&[]);
+    run.expect(0);
+    assert!(run.stdout.contains("Usage: streamscan"), "{}", run.stdout);
+    assert!(run.stdout.contains("graphical interface"), "{}", run.stdout);
+}
+
+#[test]
+fn devices_as_json_parse() {
+    let fx = Fixture::new();
+    let run = fx.run(&["devices", "--json"]);
+    run.expect(0);
+    let devices: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let ids: Vec<&str> = devices
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|d| d["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"sim"), "{devices}");
+    let table = fx.run(&["devices"]);
+    table.expect(0);
+    assert!(table.stdout.contains("sim"), "{}", table.stdout);
+}
+
+// ---------------------------------------------------------------- scans
+
+#[test]
+fn a_flatbed_scan_with_default_names_completes() {
+    let fx = Fixture::new();
+    let device = fx.sim("");
+    let run = fx.run(&["scan", "--device", &device, "--dpi", "75"]);
+    run.expect(0);
+    let pages: Vec<String> = files_below(fx.path())
+        .into_iter()
+        .filter(|n| n.starts_with("scan-"))
+        .collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    let name = &pages[0];
+    // scan-YYYYMMDD-HHMMSS-1.png
+    let parts: Vec<&str> = name.trim_end_matches(".png").split('-').collect();
+    assert_eq!(parts.len(), 4, "{name}");
+    assert_eq!(
+        (parts[1].len(), parts[2].len(), parts[3]),
+        (8, 6, "1"),
+        "{name}"
+    );
+    let (width, height) = decode(&fx.path().join(name));
+    assert!(width > 500 && height > 700, "{width}x{height}");
+    assert!(run.stderr.contains("done: 1 page"), "{}", run.stderr);
+}
+
+#[test]
+fn a_per_page_pattern_numbers_pages_zero_padded() {
+    let fx = Fixture::new();
+    fs::create_dir(fx.path().join("out")).expect("mkdir");
+    let device = fx.sim("pages=3");
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--source",
+        "feeder",
+        "--dpi",
+        "75",
+        "--mode",
+        "gray",
+        "-o",
+        "out/page-{n:03}.png",
+    ]);
+    run.expect(0);
+    assert_eq!(
+        files_below(&fx.path().join("out")),
+        ["page-001.png", "page-002.png", "page-003.png"]
+    );
+    for n in 1..=3 {
+        decode(&fx.path().join(format!("out/page-{n:03}.png")));
+    }
+    // Plain progress lines, one per page, when stderr is not a terminal.
+    assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
+    assert!(
+        run.stderr.contains("page 2 (front) done: out/page-002.png"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_feeder_that_runs_out_early_succeeds_with_a_warning() {
+    let fx = Fixture::new();
+    let device = fx.sim("pages=2");
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--source",
+        "feeder",
+        "--pages",
+        "5",
+        "--dpi",
+        "75",
+        "-o",
+        "p-{n}.png",
+    ]);
+    run.expect(0);
+    assert!(run.stderr.contains("END_OF_MEDIA"), "{}", run.stderr);
+    assert!(run.stderr.contains("warning"), "{}", run.stderr);
+    assert_eq!(files_below(fx.path()), ["p-1.png", "p-2.png"]);
+}
+
+#[test]
+fn a_jam_fails_with_1_and_keeps_the_pages_before_it() {
+    let fx = Fixture::new();
+    let device = fx.sim("pages=3,fault=jam@2");
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--source",
+        "feeder",
+        "--dpi",
+        "75",
+        "-o",
+        "p-{n}.png",
+    ]);
+    run.expect(1);
+    for needle in ["PAPER_JAM", "page 2", "p-1.png"] {
+        assert!(run.stderr.contains(needle), "{needle} in {}", run.stderr);
+    }
+    assert_eq!(files_below(fx.path()), ["p-1.png"]);
+    decode(&fx.path().join("p-1.png"));
+    assert_no_temporaries(fx.path());
+}
+
+#[test]
+fn a_jam_in_a_pdf_keeps_a_valid_document_of_the_completed_pages() {
+    let fx = Fixture::new();
+    let device = fx.sim("pages=4,fault=jam@3");
+    let run = fx.run(&[
+        "scan", "--device", &device, "--source", "feeder", "--dpi", "75", "-o", "doc.pdf",
+    ]);
+    run.expect(1);
+    assert!(run.stderr.contains("doc.pdf"), "{}", run.stderr);
+    let info = tool(
+        "pdfinfo",
+        &[&fx.path().join("doc.pdf").display().to_string()],
+    );
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Pages:") && l.ends_with(" 2")),
+        "{text}"
+    );
+    assert_no_temporaries(fx.path());
+}
+
+#[test]
+fn usage_errors_exit_2_and_write_nothing() {
+    let fx = Fixture::new();
+    let device = fx.sim("");
+    let cases: [&[&str]; 7] = [
+        &[
+            "scan", "--device", &device, "--format", "png", "-o", "x.pdf",
+        ],
+        &["scan", "--device", "sim:colour=red"],
+        &["scan", "--device", "scanjet:1"],
+        &["scan", "--device", &device, "-o", "p-{x}.png"],
+        &[
+            "scan", "--device", &device, "--source", "feeder", "-o", "one.png",
+        ],
+        &["scan", "--device", &device, "-o", "notes.txt"],
+        &["scan", "--bogus"],
+    ];
+    for args in cases {
+        let run = fx.run(args);
+        run.expect(2);
+        assert!(run.stderr.contains("error"), "{args:?}: {}", run.stderr);
+    }
+    let contradiction = fx.run(cases[0]);
+    assert!(
+        contradiction.stderr.contains("contradicts"),
+        "{}",
+        contradiction.stderr
+    );
+    let unknown_key = fx.run(cases[1]);
+    assert!(
+        unknown_key.stderr.contains("colour"),
+        "{}",
+        unknown_key.stderr
+    );
+    let written: Vec<String> = files_below(fx.path());
+    assert!(written.is_empty(), "{written:?}");
+}
+
+#[test]
+fn an_existing_file_is_kept_unless_overwrite_is_given() {
+    let fx = Fixture::new();
+    let device = fx.sim("");
+    let target = fx.path().join("page.png");
+    fs::write(&target, b"precious").expect("write");
+    let run = fx.run(&["scan", "--device", &device, "--dpi", "75", "-o", "page.png"]);
+    run.expect(3);
+    assert!(run.stderr.contains("DESTINATION"), "{}", run.stderr);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    assert_eq!(fs::read(&target).expect("read"), b"precious");
+    fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--dpi",
+        "75",
+        "-o",
+        "page.png",
+        "--overwrite",
+    ])
+    .expect(0);
+    decode(&target);
+    assert_no_temporaries(fx.path());
+}
+
+#[test]
+fn an_unwritable_destination_exits_3() {
+    let fx = Fixture::new();
+    let device = fx.sim("pages=2");
+    // Tests run as root, where permission bits stop nothing: a folder
+    // that is a regular file cannot be written by anyone.
+    fs::write(fx.path().join("blocker"), b"a file, not a folder").expect("write");
+    for output in ["blocker/p-{n}.png", "blocker/doc.pdf"] {
+        let run = fx.run(&[
+            "scan", "--device", &device, "--source", "feeder", "--dpi", "75", "-o", output,
+        ]);
+        run.expect(3);
+        assert!(run.stderr.contains("DESTINATION"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn the_json_event_stream_follows_the_transfer_contract() {
+    let fx = Fixture::new();
+    let device = fx.sim("pages=3");
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--source",
+        "feeder",
+        "--dpi",
+        "75",
+        "-o",
+        "p-{n}.png",
+        "--events",
+        "json",
+    ]);
+    run.expect(0);
+    let events = json_lines(&run.stdout);
+    let first = events.first().expect("a start line");
+    assert_eq!(first["event"], "start");
+    assert_eq!(first["v"], 1);
+    assert_eq!(first["device"], device.as_str());
+    assert_eq!(first["settings"]["source"], "feeder");
+    assert_eq!(first["settings"]["dpi"], 75);
+    let last = events.last().expect("a job line");
+    assert_eq!(
+        last,
+        &serde_json::json!({"event":"job","outcome":"Completed","pages":3})
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .next_back()
+            .is_some_and(|l| l.starts_with("{\"event\":\"job\"")),
+        "the event name comes first"
+    );
+
+    let transfers: Vec<&Value> = events.iter().filter(|e| e["event"] == "transfer").collect();
+    let kinds: Vec<&str> = transfers.iter().filter_map(|e| e["msg"].as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "END_OF_TRANSFER").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last(), Some(&"END_OF_TRANSFER"));
+    assert_eq!(kinds.iter().filter(|k| **k == "END_OF_STREAM").count(), 3);
+    for status in transfers.iter().filter(|e| e["msg"] == "STATUS") {
+        assert_eq!(status["code"], 1);
+        assert_eq!(status["item"], "Feeder");
+        assert_eq!(status["side"], "front");
+        let percent = status["percent"].as_i64().expect("percent");
+        assert!((-1..=100).contains(&percent), "{status}");
+        assert!(status["bytes"].is_u64(), "{status}");
+    }
+
+    let pages: Vec<&Value> = events.iter().filter(|e| e["event"] == "page").collect();
+    let numbers: Vec<u64> = pages.iter().filter_map(|p| p["page"].as_u64()).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    for page in &pages {
+        assert_eq!(page["state"], "done");
+        let path = page["path"].as_str().expect("a path");
+        decode(&fx.path().join(path));
+    }
+    assert!(
+        events.iter().all(|e| e["event"].is_string()),
+        "every line names its event"
+    );
+}
+
+#[test]
+fn device_statuses_appear_in_the_event_stream() {
+    let fx = Fixture::new();
+    // A short warm-up at a real pace (a sheet at 75 dpi takes 0.1 s).
+    let device = format!(
+        "sim:storage={},warmup=0.2,speed=600",
+        percent_encode(&fx.storage().display().to_string())
+    );
+    let run = fx.run(&[
+        "scan", "--device", &device, "--dpi", "75", "-o", "p.png", "--events", "json",
+    ]);
+    run.expect(0);
+    let events = json_lines(&run.stdout);
+    let warming: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "device_status" && e["status"] == "WARMING_UP")
+        .collect();
+    assert!(!warming.is_empty(), "{}", run.stdout);
+    assert_eq!(warming[0]["code"], "0x00210002");
+    assert!(warming.iter().any(|e| e["percent"] == 100), "{warming:?}");
+    // Success statuses continue with a progress line.
+    assert!(run.stderr.contains("warming up"), "{}", run.stderr);
+}
+
+#[test]
+fn a_jam_ends_the_event_stream_with_an_error_line() {
+    let fx = Fixture::new();
+    let device = fx.sim("pages=3,fault=jam@2");
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--source",
+        "feeder",
+        "--dpi",
+        "75",
+        "-o",
+        "p-{n}.png",
+        "--events",
+        "json",
+    ]);
+    run.expect(1);
+    let events = json_lines(&run.stdout);
+    let last = events.last().expect("a job line");
+    assert_eq!(last["event"], "job");
+    assert_eq!(last["outcome"], "Error");
+    assert_eq!(last["code"], "0x80210002");
+    assert_eq!(last["error"], "PAPER_JAM");
+    assert_eq!(last["page"], 2);
+    assert_eq!(last["pages"], 1);
+    assert!(last["message"].is_string(), "{last}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "page" && e["page"] == 2 && e["state"] == "abandoned"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_pdf_path_is_one_document_with_every_page() {
+    let fx = Fixture::new();
+    let device = fx.sim("pages=3");
+    let run = fx.run(&[
+        "scan", "--device", &device, "--source", "feeder", "--dpi", "75", "-o", "out.pdf",
+    ]);
+    run.expect(0);
+    let pdf = fx.path().join("out.pdf").display().to_string();
+    let info = tool("pdfinfo", &[&pdf]);
+    assert!(
+        info.status.success(),
+        "pdfinfo: {}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    let text = String::from_utf8_lossy(&info.stdout);
+    let pages = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no page count in {text}"));
+    assert_eq!(pages, "3", "{text}");
+    let check = tool("qpdf", &["--check", &pdf]);
+    assert!(
+        check.status.success(),
+        "qpdf --check: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    assert_eq!(files_below(fx.path()), ["out.pdf"]);
+}
+
+#[test]
+fn a_tiff_path_is_one_multipage_document_in_duplex() {
+    let fx = Fixture::new();
+    let device = fx.sim("pages=2");
+    let run = fx.run(&[
+        "scan", "--device", &device, "--source", "duplex", "--dpi", "75", "--mode", "bw", "-o",
+        "out.tiff",
+    ]);
+    run.expect(0);
+    let file = fs::File::open(fx.path().join("out.tiff")).expect("open");
+    let mut decoder = tiff::decoder::Decoder::new(BufReader::new(file)).expect("a TIFF");
+    let mut pages = 1;
+    while decoder.more_images() {
+        decoder.next_image().expect("next page");
+        pages += 1;
+    }
+    assert_eq!(pages, 4, "two sheets, both sides");
+}
+
+// ---------------------------------------------------------------- Ctrl+C
+
+#[test]
+fn ctrl_c_cancels_keeps_completed_pages_and_exits_130() {
+    let fx = Fixture::new();
+    let device = format!(
+        "sim:storage={},pages=5,speed=60,warmup=0",
+        percent_encode(&fx.storage().display().to_string())
+    );
+    let mut child = fx
+        .command(&[
+            "scan",
+            "--device",
+            &device,
+            "--source",
+            "feeder",
+            "--dpi",
+            "75",
+            "-o",
+            "p-{n}.png",
+            "--events",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the program starts");
+    let lines = line_reader(&mut child);
+    let mut seen = read_until(&lines, |e| e["event"] == "page" && e["state"] == "done");
+    interrupt(&child);
+    let (code, stderr) = finish(child, &lines, &mut seen);
+    assert_eq!(code, 130, "{stderr}");
+    let last: Value = serde_json::from_str(seen.last().expect("lines")).expect("JSON");
+    assert_eq!(last["event"], "job", "{seen:#?}");
+    assert_eq!(last["outcome"], "Cancelled", "{seen:#?}");
+    let kept = last["pages"].as_u64().expect("pages");
+    assert!(kept >= 1, "{last}");
+    let files: Vec<String> = files_below(fx.path())
+        .into_iter()
+        .filter(|n| n.starts_with("p-"))
+        .collect();
+    assert_eq!(files.len() as u64, kept, "{files:?}");
+    for file in &files {
+        decode(&fx.path().join(file));
+    }
+    assert_no_temporaries(fx.path());
+    assert!(stderr.contains("cancel"), "{stderr}");
+}
+
+/// Total size of everything below `dir` (temporary files included).
+fn bytes_below(dir: &Path) -> u64 {
+    files_below(dir)
+        .iter()
+        .filter_map(|name| fs::metadata(dir.join(name)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Waits until nothing below `dir` has changed for half a second.
+fn wait_until_quiet(dir: &Path) {
+    let start = std::time::Instant::now();
+    let mut last = (bytes_below(dir), files_below(dir));
+    let mut quiet_since = std::time::Instant::now();
+    while quiet_since.elapsed() < Duration::from_millis(500) {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "{} never settled",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        let now = (bytes_below(dir), files_below(dir));
+        if now != last {
+            last = now;
+            quiet_since = std::time::Instant::now();
+        }
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once_without_temporary_files() {
+    for output in ["p-{n}.png", "doc.pdf"] {
+        let fx = Fixture::new();
+        let device = fx.sim("pages=30,fault=hang@20");
+        let mut child = fx
+            .command(&[
+                "scan", "--device", &device, "--source", "feeder", "--dpi", "75", "-o", output,
+                "--events", "json",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the program starts");
+        // Nobody reads the events yet: after about 15 pages the pipe is
+        // full and the program waits to write one, while the scanner runs
+        // on and hangs in the middle of page 20 with its temporary file
+        // open. Both Ctrl+C are then waiting for the program together
+        // with hundreds of queued events, so the second one, not the end
+        // of the cancelled job, is what ends it.
+        wait_until_quiet(fx.path());
+        let temporaries = files_below(fx.path())
+            .into_iter()
+            .filter(|n| n.contains(".part"))
+            .count();
+        assert_eq!(temporaries, 1, "{:?}", files_below(fx.path()));
+        interrupt(&child);
+        std::thread::sleep(Duration::from_millis(50));
+        interrupt(&child);
+        let lines = line_reader(&mut child);
+        let mut seen = Vec::new();
+        let (code, stderr) = finish(child, &lines, &mut seen);
+        assert_eq!(code, 130, "{output}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{output}: {stderr}");
+        assert_no_temporaries(fx.path());
+        let last: Value = serde_json::from_str(seen.last().expect("lines")).expect("JSON");
+        assert_eq!(last["event"], "job", "{output}");
+        assert_eq!(last["outcome"], "Cancelled", "{output}");
+        let kept: Vec<String> = files_below(fx.path())
+            .into_iter()
+            .filter(|n| n.starts_with("p-") || n.starts_with("doc"))
+            .collect();
+        // The unfinished document goes; finished page files stay.
+        assert_eq!(last["pages"].as_u64(), Some(kept.len() as u64), "{kept:?}");
+        if output == "doc.pdf" {
+            assert!(kept.is_empty(), "{kept:?}");
+        } else {
+            assert_eq!(kept.len(), 19, "{kept:?}");
+            for file in &kept {
+                decode(&fx.path().join(file));
+            }
+        }
+    }
+}
+
+#[test]
+fn removing_temporaries_deletes_files_being_written_and_refuses_new_ones() {
+    use streamscan::output::FileDestination;
+    use streamscan::output::file::remove_temporaries;
+    // This test binary runs the program in child processes only, so
+    // closing this process's registry disturbs no other test.
+    let fx = Fixture::new();
+    let mut dest = FileDestination::create(&fx.path().join("a.png"), false).expect("create");
+    dest.write_all(b"half a page").expect("write");
+    dest.flush().expect("flush");
+    assert!(dest.temp_path().exists());
+    remove_temporaries();
+    assert!(!dest.temp_path().exists());
+    assert!(FileDestination::create(&fx.path().join("b.png"), false).is_err());
+    drop(dest);
+    assert!(files_below(fx.path()).is_empty());
+}
+
+// ---------------------------------------------------------------- storage
+
+#[test]
+fn uploaded_files_are_listed_and_come_back_identical() {
+    let fx = Fixture::new();
+    let device = fx.sim("");
+    let photo: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    fs::write(fx.path().join("photo.png"), &photo).expect("write");
+    fs::write(fx.path().join("notes.txt"), b"scan the receipts").expect("write");
+    let run = fx.run(&["upload", "photo.png", "notes.txt", "--device", &device]);
+    run.expect(0);
+    assert_eq!(
+        run.stdout.lines().filter(|l| l.starts_with("ok")).count(),
+        2,
+        "{}",
+        run.stdout
+    );
+
+    let listing = fx.run(&["ls", "--device", &device]);
+    listing.expect(0);
+    for needle in [
+        "Root/",
+        "Flatbed",
+        "Feeder",
+        "Storage/",
+        "photo.png",
+        "notes.txt",
+        "5000",
+    ] {
+        assert!(
+            listing.stdout.contains(needle),
+            "{needle} in {}",
+            listing.stdout
+        );
+    }
+    let folder = fx.run(&["ls", "--device", &device, "Storage"]);
+    folder.expect(0);
+    assert!(!folder.stdout.contains("Flatbed"), "{}", folder.stdout);
+    assert!(folder.stdout.contains("photo.png"), "{}", folder.stdout);
+
+    fx.run(&[
+        "get",
+        "--device",
+        &device,
+        "Storage/photo.png",
+        "-o",
+        "back.png",
+    ])
+    .expect(0);
+    assert_eq!(fs::read(fx.path().join("back.png")).expect("read"), photo);
+    fx.run(&[
+        "get",
+        "--device",
+        &device,
+        "Storage/notes.txt",
+        "-o",
+        "back.png",
+    ])
+    .expect(3);
+    assert_eq!(fs::read(fx.path().join("back.png")).expect("read"), photo);
+    fx.run(&[
+        "get",
+        "--device",
+        &device,
+        "Storage/notes.txt",
+        "-o",
+        "back.png",
+        "--overwrite",
+    ])
+    .expect(0);
+    assert_eq!(
+        fs::read(fx.path().join("back.png")).expect("read"),
+        b"scan the receipts"
+    );
+    assert_no_temporaries(fx.path());
+}
+
+#[test]
+fn failed_uploads_are_reported_per_file_and_exit_1() {
+    let fx = Fixture::new();
+    let device = fx.sim("capacity=1000");
+    fs::write(fx.path().join("empty.bin"), b"").expect("write");
+    fs::write(fx.path().join("big.bin"), vec![7u8; 4000]).expect("write");
+    fs::write(fx.path().join("small.txt"), b"fits").expect("write");
+    let run = fx.run(&[
+        "upload",
+        "empty.bin",
+        "big.bin",
+        "small.txt",
+        "--device",
+        &device,
+        "--to",
+        "Storage",
+    ]);
+    run.expect(1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with("FAILED") && lines[0].contains("empty.bin"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("FAILED") && lines[1].contains("big.bin"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("ok") && lines[2].contains("small.txt"),
+        "{}",
+        lines[2]
+    );
+    assert!(run.stderr.contains("2 of 3"), "{}", run.stderr);
+    let stored = files_below(&fx.storage());
+    assert_eq!(stored, ["small.txt"]);
+}
+
+#[test]
+fn missing_items_and_non_files_are_errors() {
+    let fx = Fixture::new();
+    let device = fx.sim("");
+    fx.run(&["ls", "--device", &device, "Nowhere"]).expect(1);
+    fx.run(&[
+        "get",
+        "--device",
+        &device,
+        "Storage/none.png",
+        "-o",
+        "x.png",
+    ])
+    .expect(1);
+    let run = fx.run(&["get", "--device", &device, "Feeder", "-o", "x.png"]);
+    run.expect(1);
+    assert!(run.stderr.contains("not a stored file"), "{}", run.stderr);
+    fx.run(&["ls", "--device", "sim:nonsense"]).expect(2);
+    assert!(!fx.path().join("x.png").exists());
+}
