@@ -22,7 +22,7 @@ dpi=${DPI:-300}
 if [[ ! -x /usr/bin/time ]]; then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
         echo "installing GNU time (Debian package 'time')" >&2
-        apt-get install -y -qq time >/dev/null
+        apt-get update -qq && apt-get install -y -qq time >/dev/null
     else
         echo "error: /usr/bin/time is missing: install the Debian package 'time'" >&2
         exit 1

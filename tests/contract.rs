@@ -13,7 +13,8 @@ use streamscan::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use streamscan::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceKind, DeviceStatus,
     Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData, PageGo, PageStart,
-    ScanSettings, Side, Source, StatusAnswer, StatusCode, StatusHandler, TraceEvent, Transfer, TransferOptions, check,
+    ScanSettings, Side, Source, StatusAnswer, StatusCode, StatusHandler, TraceEvent, Transfer,
+    TransferOptions, check,
 };
 use support::*;
 
@@ -43,7 +44,13 @@ fn stream_is_requested_before_the_first_byte_of_every_page() {
     let dir = tmp();
     let mut driver = sim("pages=3", dir.path());
     let mut cb = MemCallback::default();
-    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(r.result, Ok(Outcome::Completed));
     // Every STATUS of page n comes after the request for page n.
     let mut requested = 0;
@@ -63,7 +70,11 @@ fn stream_is_requested_before_the_first_byte_of_every_page() {
         .collect();
     assert_eq!(
         names,
-        vec![("Feeder".into(), 1), ("Feeder".into(), 2), ("Feeder".into(), 3)]
+        vec![
+            ("Feeder".into(), 1),
+            ("Feeder".into(), 2),
+            ("Feeder".into(), 3)
+        ]
     );
     assert!(
         cb.streams
@@ -77,7 +88,13 @@ fn every_completed_stream_gets_end_of_stream_including_the_last() {
     let dir = tmp();
     let mut driver = sim("pages=3", dir.path());
     let mut cb = MemCallback::default();
-    run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     let eos: Vec<u32> = cb
         .messages
         .iter()
@@ -100,7 +117,13 @@ fn end_of_stream_means_the_page_is_complete() {
     let dir = tmp();
     let mut driver = sim("pages=2", dir.path());
     let mut cb = MemCallback::default();
-    run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     for (i, bytes) in cb.completed().iter().enumerate() {
         let page = decode(bytes);
         assert_eq!(page.header.width, 620, "75 dpi A4 width");
@@ -114,7 +137,13 @@ fn status_carries_percent_and_bytes_written_to_the_current_stream() {
     let dir = tmp();
     let mut driver = sim("pages=2", dir.path());
     let mut cb = MemCallback::default();
-    run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     let completed = cb.completed();
     for page in 1..=2u32 {
         let statuses: Vec<_> = cb
@@ -172,7 +201,10 @@ fn multipage_stream_gets_new_page_at_every_page_the_first_included() {
     assert!(bytes.windows(2).all(|w| w[0] <= w[1]));
     let kinds = kinds(&cb.messages);
     assert_eq!(
-        kinds.iter().filter(|k| **k == MessageKind::EndOfStream).count(),
+        kinds
+            .iter()
+            .filter(|k| **k == MessageKind::EndOfStream)
+            .count(),
         1
     );
     assert_eq!(cb.completed().len(), 1);
@@ -181,7 +213,11 @@ fn multipage_stream_gets_new_page_at_every_page_the_first_included() {
 #[test]
 fn end_of_transfer_is_sent_exactly_once_and_last_also_after_cancel_and_error() {
     let dir = tmp();
-    for (rest, cancel_at) in [("pages=2", None), ("pages=2", Some(2)), ("pages=3,fault=jam@2", None)] {
+    for (rest, cancel_at) in [
+        ("pages=2", None),
+        ("pages=2", Some(2)),
+        ("pages=3,fault=jam@2", None),
+    ] {
         let mut driver = sim(rest, dir.path());
         let mut cb = MemCallback::default();
         if let Some(page) = cancel_at {
@@ -193,10 +229,19 @@ fn end_of_transfer_is_sent_exactly_once_and_last_also_after_cancel_and_error() {
                 }
             }));
         }
-        run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+        run(
+            &mut driver,
+            "Feeder",
+            &feeder(0),
+            &mut cb,
+            RunOptions::default(),
+        );
         let kinds = kinds(&cb.messages);
         assert_eq!(
-            kinds.iter().filter(|k| **k == MessageKind::EndOfTransfer).count(),
+            kinds
+                .iter()
+                .filter(|k| **k == MessageKind::EndOfTransfer)
+                .count(),
             1,
             "{rest}"
         );
@@ -219,12 +264,22 @@ fn skip_drops_only_that_page_and_page_numbers_have_no_gaps() {
             None
         }
     }));
-    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(r.result, Ok(Outcome::Completed));
     assert_eq!(r.totals.delivered, 3);
     assert_eq!(r.totals.skipped, 1);
     let requested: Vec<u32> = cb.streams.iter().map(|(req, _)| req.page).collect();
-    assert_eq!(requested, vec![1, 2, 3], "delivered pages numbered without gaps");
+    assert_eq!(
+        requested,
+        vec![1, 2, 3],
+        "delivered pages numbered without gaps"
+    );
     // The content shows which sheets came: sheet 2 was dropped.
     let sheets: Vec<u32> = cb.completed().iter().map(|b| strip(b).page).collect();
     assert_eq!(sheets, vec![1, 3, 4]);
@@ -298,7 +353,13 @@ fn cancel_returned_from_next_stream_ends_cancelled() {
     cb.on_stream = Some(Box::new(|req| {
         (req.page == 3).then_some(StreamAnswerKind::Cancel)
     }));
-    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(r.result, Ok(Outcome::Cancelled));
     assert_eq!(cb.completed().len(), 2);
     assert_eq!(cb.discarded(), 0, "nothing of page 3 was written");
@@ -342,7 +403,13 @@ fn after_a_cancel_every_later_callback_answers_cancel_and_the_device_stays_usabl
             Flow::Continue
         }
     }));
-    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(r.result, Ok(Outcome::Cancelled));
     // Nothing but END_OF_TRANSFER after the cancelling STATUS.
     let cancel_at = cb
@@ -350,10 +417,19 @@ fn after_a_cancel_every_later_callback_answers_cancel_and_the_device_stays_usabl
         .iter()
         .position(|m| m.kind == MessageKind::Status && m.percent >= 30)
         .expect("cancelling status");
-    assert_eq!(kinds(&cb.messages[cancel_at + 1..]), vec![MessageKind::EndOfTransfer]);
+    assert_eq!(
+        kinds(&cb.messages[cancel_at + 1..]),
+        vec![MessageKind::EndOfTransfer]
+    );
     // The same device scans the next job normally.
     let mut again = MemCallback::default();
-    let r = run(&mut driver, "Feeder", &feeder(2), &mut again, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(2),
+        &mut again,
+        RunOptions::default(),
+    );
     assert_eq!(r.result, Ok(Outcome::Completed));
     assert_eq!(again.completed().len(), 2);
 }
@@ -364,8 +440,16 @@ fn stop_after_this_page_is_a_cancel_at_the_next_stream_or_new_page() {
     // One stream per page: Cancel at page 3's next_stream.
     let mut driver = sim("pages=5", dir.path());
     let mut cb = MemCallback::default();
-    cb.on_stream = Some(Box::new(|req| (req.page == 3).then_some(StreamAnswerKind::Cancel)));
-    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    cb.on_stream = Some(Box::new(|req| {
+        (req.page == 3).then_some(StreamAnswerKind::Cancel)
+    }));
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(r.result, Ok(Outcome::Cancelled));
     assert_eq!(cb.completed().len(), 2);
     // Multipage: Cancel at page 3's NEW_PAGE; the document keeps 2 pages.
@@ -389,15 +473,17 @@ fn stop_after_this_page_is_a_cancel_at_the_next_stream_or_new_page() {
     assert_eq!(doc.len(), 1, "the document was finalised");
     assert_eq!(tiff_pages(&doc[0]), 2);
     assert!(
-        !r.trace.events.iter().any(|e| matches!(e, TraceEvent::PageAbandoned { .. })),
+        !r.trace
+            .events
+            .iter()
+            .any(|e| matches!(e, TraceEvent::PageAbandoned { .. })),
         "nothing of page 3 was written"
     );
 }
 
 /// Counts the pages of a TIFF by walking its IFDs.
 fn tiff_pages(bytes: &[u8]) -> usize {
-    let mut decoder =
-        tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)).expect("valid TIFF");
+    let mut decoder = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)).expect("valid TIFF");
     let mut pages = 1;
     while decoder.more_images() {
         decoder.next_image().expect("next IFD");
@@ -429,8 +515,15 @@ fn cancelled_multipage_document_is_finalised_with_the_completed_pages() {
     let doc = cb.completed();
     assert_eq!(doc.len(), 1);
     assert_eq!(tiff_pages(&doc[0]), 2);
-    let eos = cb.messages.iter().filter(|m| m.kind == MessageKind::EndOfStream).count();
-    assert_eq!(eos, 1, "the document's END_OF_STREAM comes after the cancel");
+    let eos = cb
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::EndOfStream)
+        .count();
+    assert_eq!(
+        eos, 1,
+        "the document's END_OF_STREAM comes after the cancel"
+    );
 }
 
 #[test]
@@ -438,7 +531,13 @@ fn feeder_emptied_with_pages_zero_is_completed() {
     let dir = tmp();
     let mut driver = sim("pages=3", dir.path());
     let mut cb = MemCallback::default();
-    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(r.result, Ok(Outcome::Completed));
     assert_eq!(cb.completed().len(), 3);
 }
@@ -478,7 +577,13 @@ fn feeder_empty_before_the_first_page_is_raised_as_a_status_first() {
     // Unhandled: the job fails with PAPER_EMPTY.
     let mut driver = sim("pages=2,fault=empty", dir.path());
     let mut cb = MemCallback::default();
-    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(r.result.map_err(|e| e.code), Err(StatusCode::PAPER_EMPTY));
     assert!(r.trace.statuses().contains(&StatusCode::PAPER_EMPTY));
     assert!(cb.streams.is_empty());
@@ -508,13 +613,23 @@ fn multi_feed_and_paper_jam_fail_after_keeping_the_completed_pages() {
     ] {
         let mut driver = sim(&format!("pages=4,fault={fault}"), dir.path());
         let mut cb = MemCallback::default();
-        let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+        let r = run(
+            &mut driver,
+            "Feeder",
+            &feeder(0),
+            &mut cb,
+            RunOptions::default(),
+        );
         let error = r.result.expect_err(fault);
         assert_eq!(error.code, code);
         assert_eq!(error.page, Some(3));
         assert_eq!(error.pages_completed, 2);
         assert_eq!(cb.completed().len(), 2, "{fault}");
-        assert_eq!(cb.discarded(), 1, "{fault}: the interrupted page is dropped");
+        assert_eq!(
+            cb.discarded(),
+            1,
+            "{fault}: the interrupted page is dropped"
+        );
     }
 }
 
@@ -527,12 +642,24 @@ fn duplex_order_is_front_back_front_back_and_sides_count_as_pages() {
         source: Source::Duplex,
         ..feeder(5)
     };
-    let r = run(&mut driver, "Feeder", &settings, &mut cb, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &settings,
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(r.result, Ok(Outcome::Completed));
     let sides: Vec<Side> = cb.streams.iter().map(|(req, _)| req.side).collect();
     assert_eq!(
         sides,
-        vec![Side::Front, Side::Back, Side::Front, Side::Back, Side::Front],
+        vec![
+            Side::Front,
+            Side::Back,
+            Side::Front,
+            Side::Back,
+            Side::Front
+        ],
         "N odd: the back of the last sheet is not transferred"
     );
     let strips: Vec<(u32, Side)> = cb
@@ -581,7 +708,13 @@ fn retried_page_trace_is_clear_rewind_and_same_stream() {
             .position(|e| matches!(e, TraceEvent::DeviceStatus { code, .. } if code.is_error()))
             .expect("the fault");
         assert!(
-            matches!(events[error_at + 1], TraceEvent::DeviceStatus { code: StatusCode::CLEAR, .. }),
+            matches!(
+                events[error_at + 1],
+                TraceEvent::DeviceStatus {
+                    code: StatusCode::CLEAR,
+                    ..
+                }
+            ),
             "{fault}: CLEAR follows the handled error"
         );
         assert_eq!(events[error_at + 2], TraceEvent::PageRewound { page: 2 });
@@ -590,7 +723,11 @@ fn retried_page_trace_is_clear_rewind_and_same_stream() {
             .iter()
             .filter(|e| matches!(e, TraceEvent::StreamRequest { .. }))
             .count();
-        let new_pages = cb.messages.iter().filter(|m| m.kind == MessageKind::NewPage).count();
+        let new_pages = cb
+            .messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::NewPage)
+            .count();
         if settings.multipage {
             assert_eq!(requests, 1);
             assert_eq!(new_pages, 3);
@@ -684,9 +821,24 @@ impl Driver for WithDriverHandler {
 fn status_handler_chain_runs_application_then_driver_then_default() {
     let dir = tmp();
     for (app, driver_answer, expect_log, expect_ok) in [
-        (StatusAnswer::NotHandled, StatusAnswer::Handled, vec!["app", "driver"], true),
-        (StatusAnswer::Handled, StatusAnswer::NotHandled, vec!["app"], true),
-        (StatusAnswer::NotHandled, StatusAnswer::NotHandled, vec!["app", "driver"], false),
+        (
+            StatusAnswer::NotHandled,
+            StatusAnswer::Handled,
+            vec!["app", "driver"],
+            true,
+        ),
+        (
+            StatusAnswer::Handled,
+            StatusAnswer::NotHandled,
+            vec!["app"],
+            true,
+        ),
+        (
+            StatusAnswer::NotHandled,
+            StatusAnswer::NotHandled,
+            vec!["app", "driver"],
+            false,
+        ),
     ] {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut driver = WithDriverHandler {
@@ -704,7 +856,8 @@ fn status_handler_chain_runs_application_then_driver_then_default() {
             clock: VirtualClock::shared(),
             ..Default::default()
         };
-        let mut transfer = Transfer::new(&mut driver, options).with_status_handler(&mut app_handler);
+        let mut transfer =
+            Transfer::new(&mut driver, options).with_status_handler(&mut app_handler);
         let result = transfer.download("Feeder", 0, &feeder(0), &mut cb);
         check(transfer.trace()).expect("message order");
         assert_eq!(*log.lock().expect("log"), expect_log);
@@ -739,7 +892,10 @@ fn handler_failing_with_a_code_fails_the_job_with_it() {
             ..Default::default()
         },
     );
-    assert_eq!(r.result.map_err(|e| e.code), Err(StatusCode::USER_INTERVENTION));
+    assert_eq!(
+        r.result.map_err(|e| e.code),
+        Err(StatusCode::USER_INTERVENTION)
+    );
 }
 
 #[test]
@@ -747,7 +903,13 @@ fn unhandled_success_status_continues() {
     let dir = tmp();
     let mut driver = sim("pages=1,warmup=3", dir.path());
     let mut cb = MemCallback::default();
-    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(r.result, Ok(Outcome::Completed));
     let warm: Vec<StatusCode> = r
         .trace
@@ -764,7 +926,10 @@ fn unhandled_success_status_continues() {
         .expect("request");
     assert!(matches!(
         events[first_request - 1],
-        TraceEvent::DeviceStatus { code: StatusCode::CLEAR, .. }
+        TraceEvent::DeviceStatus {
+            code: StatusCode::CLEAR,
+            ..
+        }
     ));
 }
 
@@ -811,7 +976,13 @@ fn no_data_timeout_turns_a_hung_device_into_device_communication() {
     let dir = tmp();
     let mut driver = sim("pages=3,fault=hang@2,warmup=0", dir.path());
     let mut cb = MemCallback::default();
-    let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, RunOptions::default());
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
     let error = r.result.expect_err("hang");
     assert_eq!(error.code, StatusCode::DEVICE_COMMUNICATION);
     assert_eq!(error.page, Some(2));
@@ -887,13 +1058,25 @@ fn folder_download_with_acquire_children_gives_one_stream_per_leaf() {
     let mut transfer = Transfer::new(&mut driver, options);
     // Without the flag a folder cannot be downloaded.
     let refused = transfer.download("Storage", 0, &ScanSettings::default(), &mut cb);
-    assert_eq!(refused.map_err(|e| e.code), Err(StatusCode::INVALID_COMMAND));
+    assert_eq!(
+        refused.map_err(|e| e.code),
+        Err(StatusCode::INVALID_COMMAND)
+    );
     check(transfer.trace()).expect("message order");
     let mut cb = MemCallback::default();
-    let result = transfer.download("Storage", ACQUIRE_CHILDREN, &ScanSettings::default(), &mut cb);
+    let result = transfer.download(
+        "Storage",
+        ACQUIRE_CHILDREN,
+        &ScanSettings::default(),
+        &mut cb,
+    );
     check(transfer.trace()).expect("message order");
     assert_eq!(result, Ok(Outcome::Completed));
-    let names: Vec<String> = cb.streams.iter().map(|(r, _)| r.full_item_name.clone()).collect();
+    let names: Vec<String> = cb
+        .streams
+        .iter()
+        .map(|(r, _)| r.full_item_name.clone())
+        .collect();
     assert_eq!(names, vec!["Root/Storage/a.txt", "Root/Storage/sub/b.bin"]);
     let files = cb.completed();
     assert_eq!(files[0], b"first file");
@@ -928,13 +1111,27 @@ fn upload_goes_to_an_existing_item_created_with_create_child_item() {
         .expect("upload");
     check(transfer.trace()).expect("message order");
     assert_eq!(stored, 300_000);
-    assert_eq!(std::fs::read(dir.path().join("photo.jpg")).expect("stored"), data);
-    let statuses: Vec<_> = messages.iter().filter(|m| m.kind == MessageKind::Status).collect();
+    assert_eq!(
+        std::fs::read(dir.path().join("photo.jpg")).expect("stored"),
+        data
+    );
+    let statuses: Vec<_> = messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::Status)
+        .collect();
     assert!(statuses.len() >= 2);
-    assert_eq!(statuses.last().map(|m| (m.percent, m.bytes)), Some((100, 300_000)));
-    assert_eq!(messages.last().map(|m| m.kind), Some(MessageKind::EndOfTransfer));
+    assert_eq!(
+        statuses.last().map(|m| (m.percent, m.bytes)),
+        Some((100, 300_000))
+    );
+    assert_eq!(
+        messages.last().map(|m| m.kind),
+        Some(MessageKind::EndOfTransfer)
+    );
     // A second file of the same name gets a new name, never overwriting.
-    let again = transfer.create_child_item("Storage", "photo.jpg").expect("child");
+    let again = transfer
+        .create_child_item("Storage", "photo.jpg")
+        .expect("child");
     assert_eq!(again.name, "photo (2).jpg");
 }
 
@@ -947,31 +1144,51 @@ fn upload_refuses_an_empty_source_a_full_store_and_honours_cancel() {
         ..Default::default()
     };
     let mut transfer = Transfer::new(&mut driver, options);
-    let empty = transfer.create_child_item("Storage", "empty.png").expect("child");
-    let r = transfer.upload(&empty.full_name, &mut std::io::empty(), None, &mut |_| Flow::Continue);
+    let empty = transfer
+        .create_child_item("Storage", "empty.png")
+        .expect("child");
+    let r = transfer.upload(&empty.full_name, &mut std::io::empty(), None, &mut |_| {
+        Flow::Continue
+    });
     assert!(r.expect_err("empty").message.contains("empty"));
     check(transfer.trace()).expect("message order");
-    let big = transfer.create_child_item("Storage", "big.png").expect("child");
+    let big = transfer
+        .create_child_item("Storage", "big.png")
+        .expect("child");
     let data = vec![1u8; 5000];
-    let r = transfer.upload(&big.full_name, &mut data.as_slice(), Some(5000), &mut |_| Flow::Continue);
+    let r = transfer.upload(
+        &big.full_name,
+        &mut data.as_slice(),
+        Some(5000),
+        &mut |_| Flow::Continue,
+    );
     assert!(r.expect_err("full").message.contains("full"));
     // Unknown size: refused once the store fills up.
-    let big = transfer.create_child_item("Storage", "big2.png").expect("child");
+    let big = transfer
+        .create_child_item("Storage", "big2.png")
+        .expect("child");
     let mut reader = std::io::Read::chain(data.as_slice(), std::io::empty());
     let r = transfer.upload(&big.full_name, &mut reader, None, &mut |_| Flow::Continue);
     assert!(r.expect_err("full").message.contains("full"));
     // Cancel from a message.
     let mut driver = sim("", dir.path());
     let mut transfer = Transfer::new(&mut driver, TransferOptions::default());
-    let item = transfer.create_child_item("Storage", "c.bin").expect("child");
+    let item = transfer
+        .create_child_item("Storage", "c.bin")
+        .expect("child");
     let data = vec![3u8; 1_000_000];
-    let r = transfer.upload(&item.full_name, &mut data.as_slice(), Some(1_000_000), &mut |m| {
-        if m.kind == MessageKind::Status {
-            Flow::Cancel
-        } else {
-            Flow::Continue
-        }
-    });
+    let r = transfer.upload(
+        &item.full_name,
+        &mut data.as_slice(),
+        Some(1_000_000),
+        &mut |m| {
+            if m.kind == MessageKind::Status {
+                Flow::Cancel
+            } else {
+                Flow::Continue
+            }
+        },
+    );
     assert!(r.is_err());
     check(transfer.trace()).expect("message order");
     // Nothing half-uploaded remains: no files but none of these.

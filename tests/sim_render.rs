@@ -7,7 +7,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use image::{ExtendedColorType, GrayImage, RgbImage};
 use streamscan::device::sim::render::{
-    IndexStrip, PAPER_RGB, LID_RGB, PageSpec, Region, decode_index_strip, render_page,
+    IndexStrip, LID_RGB, PAPER_RGB, PageSpec, Region, decode_index_strip, render_page,
 };
 use streamscan::raster::{Page, PageHeader, PixelFormat};
 use streamscan::transfer::callback::Side;
@@ -67,7 +67,9 @@ enum Pixels {
 fn pixels(page: &Page) -> Pixels {
     let (w, h) = (page.header.width, page.height());
     match page.header.format {
-        PixelFormat::Rgb8 => Pixels::Rgb(RgbImage::from_raw(w, h, page.data.clone()).expect("size")),
+        PixelFormat::Rgb8 => {
+            Pixels::Rgb(RgbImage::from_raw(w, h, page.data.clone()).expect("size"))
+        }
         _ => Pixels::Gray(GrayImage::from_raw(w, h, page.to_gray().data).expect("size")),
     }
 }
@@ -91,11 +93,22 @@ fn through_jpeg(page: &Page, quality: u8) -> Page {
     let image = pixels(page);
     let mut encoder = JpegEncoder::new_with_quality(&mut bytes, quality);
     match &image {
-        Pixels::Rgb(img) => encoder.encode(img.as_raw(), img.width(), img.height(), ExtendedColorType::Rgb8),
-        Pixels::Gray(img) => encoder.encode(img.as_raw(), img.width(), img.height(), ExtendedColorType::L8),
+        Pixels::Rgb(img) => encoder.encode(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            ExtendedColorType::Rgb8,
+        ),
+        Pixels::Gray(img) => encoder.encode(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            ExtendedColorType::L8,
+        ),
     }
     .expect("JPEG encodes");
-    let decoded = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).expect("JPEG decodes");
+    let decoded = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+        .expect("JPEG decodes");
     match image {
         Pixels::Rgb(_) => page_of(Pixels::Rgb(decoded.to_rgb8()), page.header.dpi_x),
         Pixels::Gray(_) => page_of(Pixels::Gray(decoded.to_luma8()), page.header.dpi_x),
@@ -105,11 +118,18 @@ fn through_jpeg(page: &Page, quality: u8) -> Page {
 /// Resamples the page to `dpi` with a triangle filter.
 fn resampled(page: &Page, dpi: u32) -> Page {
     let from = page.header.dpi_x;
-    let scale = |v: u32| ((u64::from(v) * u64::from(dpi) + u64::from(from) / 2) / u64::from(from)) as u32;
+    let scale =
+        |v: u32| ((u64::from(v) * u64::from(dpi) + u64::from(from) / 2) / u64::from(from)) as u32;
     let (w, h) = (scale(page.header.width), scale(page.height()));
     match pixels(page) {
-        Pixels::Rgb(img) => page_of(Pixels::Rgb(imageops::resize(&img, w, h, FilterType::Triangle)), dpi),
-        Pixels::Gray(img) => page_of(Pixels::Gray(imageops::resize(&img, w, h, FilterType::Triangle)), dpi),
+        Pixels::Rgb(img) => page_of(
+            Pixels::Rgb(imageops::resize(&img, w, h, FilterType::Triangle)),
+            dpi,
+        ),
+        Pixels::Gray(img) => page_of(
+            Pixels::Gray(imageops::resize(&img, w, h, FilterType::Triangle)),
+            dpi,
+        ),
     }
 }
 
@@ -141,10 +161,22 @@ fn seed_page_and_side_change_the_content() {
     let base = a4(75, ColorMode::Gray, 2, Side::Front, 1);
     let rendered = render_page(&base).page.data;
     for other in [
-        PageSpec { seed: 2, ..base.clone() },
-        PageSpec { number: 3, ..base.clone() },
-        PageSpec { side: Side::Back, ..base.clone() },
-        PageSpec { noise: 0.5, ..base.clone() },
+        PageSpec {
+            seed: 2,
+            ..base.clone()
+        },
+        PageSpec {
+            number: 3,
+            ..base.clone()
+        },
+        PageSpec {
+            side: Side::Back,
+            ..base.clone()
+        },
+        PageSpec {
+            noise: 0.5,
+            ..base.clone()
+        },
     ] {
         assert_ne!(render_page(&other).page.data, rendered, "{other:?}");
     }
@@ -152,7 +184,13 @@ fn seed_page_and_side_change_the_content() {
 
 #[test]
 fn pages_have_the_size_of_their_paper_in_every_mode() {
-    let sizes = [(210.0, 297.0), (215.9, 279.4), (215.9, 355.6), (101.6, 152.4), (30.0, 20.0)];
+    let sizes = [
+        (210.0, 297.0),
+        (215.9, 279.4),
+        (215.9, 355.6),
+        (101.6, 152.4),
+        (30.0, 20.0),
+    ];
     for dpi in [75, 100, 150, 200] {
         for (width_mm, height_mm) in sizes {
             for mode in MODES {
@@ -179,7 +217,14 @@ fn pages_have_the_size_of_their_paper_in_every_mode() {
 
 #[test]
 fn the_strip_reads_back_for_many_pages_sides_and_seeds_at_75_dpi() {
-    let seeds = [0u64, 1, 0xFFFF_FFFF, 0x1234_5678_9ABC_DEF0, u64::MAX, 0x8000_0000];
+    let seeds = [
+        0u64,
+        1,
+        0xFFFF_FFFF,
+        0x1234_5678_9ABC_DEF0,
+        u64::MAX,
+        0x8000_0000,
+    ];
     let numbers = [1u32, 2, 3, 9, 10, 99, 128, 255, 256, 1000, 4097, 65535];
     for (i, &number) in numbers.iter().enumerate() {
         let side = if i % 2 == 0 { Side::Front } else { Side::Back };
@@ -212,7 +257,11 @@ fn the_strip_reads_back_with_full_noise() {
             noise: 1.0,
             ..a4(75, mode, 12, Side::Back, 0xDEAD)
         };
-        assert_eq!(decode_index_strip(&render_page(&spec).page), expected(&spec), "{mode:?}");
+        assert_eq!(
+            decode_index_strip(&render_page(&spec).page),
+            expected(&spec),
+            "{mode:?}"
+        );
     }
 }
 
@@ -250,7 +299,10 @@ fn turning_upside_down_turns_every_pixel() {
         .zip(&reversed)
         .filter(|(a, b)| a.abs_diff(**b) > 12)
         .count();
-    assert!(differing < turned.data.len() / 500, "{differing} pixels differ");
+    assert!(
+        differing < turned.data.len() / 500,
+        "{differing} pixels differ"
+    );
     assert_ne!(turned.data, upright.data);
 }
 
@@ -265,7 +317,11 @@ fn the_strip_survives_jpeg() {
                     ..a4(dpi, mode, dpi + quality as u32, Side::Front, 0xABCDEF)
                 };
                 let page = through_jpeg(&render_page(&spec).page, quality);
-                assert_eq!(decode_index_strip(&page), expected(&spec), "{spec:?} q{quality}");
+                assert_eq!(
+                    decode_index_strip(&page),
+                    expected(&spec),
+                    "{spec:?} q{quality}"
+                );
             }
         }
     }
@@ -273,13 +329,25 @@ fn the_strip_survives_jpeg() {
 
 #[test]
 fn the_strip_survives_resampling() {
-    let cases = [(300, 150), (300, 75), (150, 100), (150, 300), (75, 160), (600, 75), (150, 1200)];
+    let cases = [
+        (300, 150),
+        (300, 75),
+        (150, 100),
+        (150, 300),
+        (75, 160),
+        (600, 75),
+        (150, 1200),
+    ];
     for (k, (from, to)) in cases.into_iter().enumerate() {
         let mode = MODES[k % 3];
         let spec = card(from, mode, 3 + k as u32, Side::Back, 0x5EED_0000 + k as u64);
         let page = resampled(&render_page(&spec).page, to);
         assert_eq!(page.header.dpi_x, to);
-        assert_eq!(decode_index_strip(&page), expected(&spec), "{from} -> {to} dpi, {mode:?}");
+        assert_eq!(
+            decode_index_strip(&page),
+            expected(&spec),
+            "{from} -> {to} dpi, {mode:?}"
+        );
     }
     // A4 300 -> 150 dpi in colour, then JPEG on top.
     let spec = a4(300, ColorMode::Color, 42, Side::Front, 4242);
@@ -303,9 +371,16 @@ fn blank_sheets_are_paper_without_a_strip() {
             let tolerance = if mode == ColorMode::Bw { 0 } else { 24 };
             let near = gray
                 .iter()
-                .filter(|&&v| (i32::from(v) - if mode == ColorMode::Bw { 255 } else { paper }).abs() <= tolerance)
+                .filter(|&&v| {
+                    (i32::from(v) - if mode == ColorMode::Bw { 255 } else { paper }).abs()
+                        <= tolerance
+                })
                 .count();
-            assert!(near as f64 > gray.len() as f64 * 0.995, "{mode:?} noise {noise}: {near} of {}", gray.len());
+            assert!(
+                near as f64 > gray.len() as f64 * 0.995,
+                "{mode:?} noise {noise}: {near} of {}",
+                gray.len()
+            );
         }
     }
 }
@@ -363,17 +438,26 @@ fn skew_turns_the_content_and_fills_corners_with_paper() {
         )
     };
     let (l0, r0, _, _) = measure(&straight);
-    assert!((l0 - r0).abs() < 1.0, "a straight strip is level: {l0} vs {r0}");
+    assert!(
+        (l0 - r0).abs() < 1.0,
+        "a straight strip is level: {l0} vs {r0}"
+    );
     let (l1, r1, gray, w) = measure(&skewed);
     // Counter-clockwise: the right end rises by about tan(2 deg) * 91 mm.
     let rise = l1 - r1;
     let expected_rise = (2.0f64).to_radians().tan() * px(91.0) as f64;
-    assert!((rise - expected_rise).abs() < expected_rise * 0.35, "rise {rise}, expected {expected_rise}");
+    assert!(
+        (rise - expected_rise).abs() < expected_rise * 0.35,
+        "rise {rise}, expected {expected_rise}"
+    );
     let h = gray.len() / w;
     let paper = paper_luma();
     for (x, y) in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)] {
         let v = i32::from(gray[y * w + x]);
-        assert!((v - paper).abs() <= 14, "corner ({x}, {y}) is {v}, paper {paper}");
+        assert!(
+            (v - paper).abs() <= 14,
+            "corner ({x}, {y}) is {v}, paper {paper}"
+        );
     }
     // Clockwise skew lowers the right end instead.
     let (l2, r2, _, _) = measure(&PageSpec {
@@ -388,7 +472,12 @@ fn bounds(r: &Region) -> (f64, f64, f64, f64) {
     let (s, c) = r.angle_deg.to_radians().sin_cos();
     let bw = r.width_mm * c.abs() + r.height_mm * s.abs();
     let bh = r.width_mm * s.abs() + r.height_mm * c.abs();
-    (r.x_mm - bw / 2.0, r.y_mm - bh / 2.0, r.x_mm + bw / 2.0, r.y_mm + bh / 2.0)
+    (
+        r.x_mm - bw / 2.0,
+        r.y_mm - bh / 2.0,
+        r.x_mm + bw / 2.0,
+        r.y_mm + bh / 2.0,
+    )
 }
 
 #[test]
@@ -408,7 +497,10 @@ fn flatbed_prints_lie_inside_the_glass_and_apart() {
                 assert!(r.angle_deg.abs() > 0.5 && r.angle_deg.abs() <= 5.0, "{r:?}");
                 assert!(r.width_mm > 10.0 && r.height_mm > 10.0, "{r:?}");
                 let (x0, y0, x1, y1) = bounds(r);
-                assert!(x0 >= 0.0 && y0 >= 0.0 && x1 <= width_mm && y1 <= height_mm, "{r:?} off the glass");
+                assert!(
+                    x0 >= 0.0 && y0 >= 0.0 && x1 <= width_mm && y1 <= height_mm,
+                    "{r:?} off the glass"
+                );
                 for other in &regions[i + 1..] {
                     let (a0, b0, a1, b1) = bounds(other);
                     let apart = x1 <= a0 || a1 <= x0 || y1 <= b0 || b1 <= y0;
@@ -438,7 +530,11 @@ fn flatbed_prints_are_where_the_regions_say() {
             [page.data[i], page.data[i + 1], page.data[i + 2]]
         };
         let lid = LID_RGB.map(i32::from);
-        let is_lid = |p: [u8; 3]| p.iter().zip(lid).all(|(&c, l)| (i32::from(c) - l).abs() < 12);
+        let is_lid = |p: [u8; 3]| {
+            p.iter()
+                .zip(lid)
+                .all(|(&c, l)| (i32::from(c) - l).abs() < 12)
+        };
         for r in &rendered.regions {
             assert!(!is_lid(at(r.x_mm, r.y_mm)), "{r:?} centre shows the lid");
             // The white border, just inside the print's top-left corner.
@@ -446,7 +542,10 @@ fn flatbed_prints_are_where_the_regions_say() {
             let (u, v) = (-r.width_mm / 2.0 + 1.0, -r.height_mm / 2.0 + 1.0);
             let (u, v) = if rotate_180 { (-u, -v) } else { (u, v) };
             let corner = at(r.x_mm + u * c + v * s, r.y_mm - u * s + v * c);
-            assert!(corner.iter().all(|&c| c > 200), "{r:?}: border is {corner:?}");
+            assert!(
+                corner.iter().all(|&c| c > 200),
+                "{r:?}: border is {corner:?}"
+            );
         }
         // Far outside any print, the lid shows.
         assert!(is_lid(at(2.0, 2.0)));
@@ -492,13 +591,24 @@ fn the_decoder_never_panics_on_garbage() {
     };
     let formats = [PixelFormat::Rgb8, PixelFormat::Gray8, PixelFormat::Bw1];
     for format in formats {
-        for (w, h) in [(0, 0), (1, 1), (1, 0), (0, 5), (3, 1), (7, 9), (64, 48), (300, 200)] {
+        for (w, h) in [
+            (0, 0),
+            (1, 1),
+            (1, 0),
+            (0, 5),
+            (3, 1),
+            (7, 9),
+            (64, 48),
+            (300, 200),
+        ] {
             let header = header(w, h, format, 300);
             let len = header.row_bytes() * h as usize;
             let noise: Vec<u8> = (0..len).map(|_| next() as u8).collect();
             assert_eq!(decode_index_strip(&page_from(header, noise)), None);
             // Vertical stripes of all widths look barcode-like but carry nothing.
-            let stripes: Vec<u8> = (0..len).map(|i| if (i / 3) % 5 < 2 { 0 } else { 255 }).collect();
+            let stripes: Vec<u8> = (0..len)
+                .map(|i| if (i / 3) % 5 < 2 { 0 } else { 255 })
+                .collect();
             assert_eq!(decode_index_strip(&page_from(header, stripes)), None);
             // Headers that promise more rows than the data holds.
             let short = vec![0u8; len / 2];
@@ -508,7 +618,10 @@ fn the_decoder_never_panics_on_garbage() {
             height: None,
             ..header(10, 10, format, 300)
         };
-        assert_eq!(decode_index_strip(&page_from(unknown_height, vec![0; 300])), None);
+        assert_eq!(
+            decode_index_strip(&page_from(unknown_height, vec![0; 300])),
+            None
+        );
     }
     // A real strip cut off half-way is not read.
     let page = render_page(&a4(75, ColorMode::Gray, 5, Side::Front, 5)).page;
@@ -524,16 +637,84 @@ fn the_decoder_never_panics_on_garbage() {
 #[test]
 fn tiny_and_degenerate_pages_render() {
     for spec in [
-        PageSpec { width_mm: 0.1, height_mm: 0.1, ..a4(75, ColorMode::Bw, 1, Side::Front, 0) },
-        PageSpec { dpi: 1, ..PageSpec::default() },
-        PageSpec { photos: 2, width_mm: 20.0, height_mm: 20.0, ..a4(75, ColorMode::Gray, 1, Side::Back, 0) },
-        PageSpec { photos: 1000, ..a4(30, ColorMode::Color, 1, Side::Back, 0) },
-        PageSpec { skew_deg: 45.0, rotate_180: true, noise: 1.0, ..a4(20, ColorMode::Color, 1, Side::Back, 0) },
+        PageSpec {
+            width_mm: 0.1,
+            height_mm: 0.1,
+            ..a4(75, ColorMode::Bw, 1, Side::Front, 0)
+        },
+        PageSpec {
+            dpi: 1,
+            ..PageSpec::default()
+        },
+        PageSpec {
+            photos: 2,
+            width_mm: 20.0,
+            height_mm: 20.0,
+            ..a4(75, ColorMode::Gray, 1, Side::Back, 0)
+        },
+        PageSpec {
+            photos: 1000,
+            ..a4(30, ColorMode::Color, 1, Side::Back, 0)
+        },
+        PageSpec {
+            skew_deg: 45.0,
+            rotate_180: true,
+            noise: 1.0,
+            ..a4(20, ColorMode::Color, 1, Side::Back, 0)
+        },
     ] {
         let rendered = render_page(&spec);
         let page = &rendered.page;
-        assert_eq!(page.data.len(), page.header.row_bytes() * page.height() as usize);
+        assert_eq!(
+            page.data.len(),
+            page.header.row_bytes() * page.height() as usize
+        );
         assert!(rendered.regions.len() <= 64);
         let _ = decode_index_strip(page);
     }
+}
+
+#[test]
+fn text_without_a_strip_reads_as_nothing() {
+    // Body text and headings contain many barcode-like runs; with the strip
+    // painted over, nothing must decode, upright or turned.
+    for k in 0..6u32 {
+        let spec = PageSpec {
+            rotate_180: k % 2 == 1,
+            noise: 0.5,
+            ..a4(
+                150,
+                MODES[k as usize % 3],
+                100 + k,
+                Side::Front,
+                u64::from(k) * 7919,
+            )
+        };
+        let mut page = render_page(&spec).page.to_gray();
+        let band = (15.0 * 150.0 / 25.4) as usize * page.header.width as usize;
+        let len = page.data.len();
+        let covered = if spec.rotate_180 {
+            len - band..len
+        } else {
+            0..band
+        };
+        page.data[covered].fill(240);
+        assert_eq!(decode_index_strip(&page), None, "{spec:?}");
+    }
+}
+
+#[test]
+fn an_enlarged_black_and_white_page_reads_back() {
+    // Once misread as text: a 200 dpi black-and-white page enlarged to 800
+    // dpi and compressed.
+    let spec = PageSpec {
+        number: 53392,
+        side: Side::Back,
+        seed: 6_829_972_360_229_434_265,
+        rotate_180: true,
+        noise: 0.49,
+        ..a4(200, ColorMode::Bw, 0, Side::Back, 0)
+    };
+    let page = through_jpeg(&resampled(&render_page(&spec).page, 800), 50);
+    assert_eq!(decode_index_strip(&page), expected(&spec));
 }

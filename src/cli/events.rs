@@ -151,6 +151,15 @@ pub fn page_abandoned(page: u32) -> JsonEvent<'static> {
     }
 }
 
+/// A page the filter flagged blank (kept) or dropped (not saved).
+pub fn page_state(page: u32, state: &'static str) -> JsonEvent<'static> {
+    JsonEvent::Page {
+        page,
+        state,
+        path: None,
+    }
+}
+
 /// The last line: the job's outcome and the pages it delivered, or its
 /// error with the code, the page it failed on and the pages kept.
 pub fn job(result: &Result<JobSummary, TransferError>) -> JsonEvent<'_> {

@@ -291,6 +291,14 @@ fn observe(
             emit(events::page_abandoned(*page));
             progress.page_abandoned(*page);
         }
+        Event::PageBlank { page, .. } => {
+            emit(events::page_state(*page, "blank"));
+            progress.note(&format!("page {page} looks blank"));
+        }
+        Event::PageDropped { page, .. } => {
+            emit(events::page_state(*page, "dropped"));
+            progress.note(&format!("a blank page was dropped (it would have been page {page})"));
+        }
         Event::JobQueued { device, ahead, .. } => {
             progress.note(&format!("waiting for {device}: {ahead} job(s) ahead"));
         }

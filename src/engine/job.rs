@@ -4,7 +4,7 @@
 
 use super::preview::Downscaler;
 use super::{
-    EngineConfig, Event, EventSink, EngineStats, JobId, JobSummary, QuestionId, UploadReport, Work,
+    EngineConfig, EngineStats, Event, EventSink, JobId, JobSummary, QuestionId, UploadReport, Work,
 };
 use crate::clock::{CancelToken, SharedClock};
 use crate::device;
@@ -13,7 +13,8 @@ use crate::output::naming::OutputPattern;
 use crate::raster::{Band, PageHeader};
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
-    DriverError, Flow, Interrupted, Item, ItemFlags, MessageKind, Outcome, PageData, PageGo,
+    DriverError, Flow, Interrupted, Item, ItemFlags, MessageKind, Outcome, PageData, PageEnd,
+    PageGo,
     PageObserver, PageStart, ScanSettings, Side, StatusAnswer, StatusCode, StatusFlow,
     StatusHandler, StatusOutcome, StreamAnswer, StreamRequest, Totals, Transfer, TransferCallback,
     TransferError, TransferMessage, TransferOptions, UploadSource,
@@ -438,7 +439,9 @@ impl ProgressState {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The engine's transfer callback: hands out file destinations, turns
@@ -613,31 +616,42 @@ impl PageObserver for JobObserver {
         }
     }
 
-    fn page_end(&self, page: u32, kept: bool) {
+    fn page_end(&self, page: u32, end: PageEnd) {
         let state = lock(&self.state).take();
-        if kept {
-            let side = state.as_ref().map(|s| s.1).unwrap_or_default();
-            if let Some((_, _, mut downscaler)) = state
-                && let Some(band) = downscaler.flush()
-            {
-                self.sink.send(Event::Preview {
-                    job: self.job,
-                    band,
-                });
+        match end {
+            PageEnd::Kept { blank } => {
+                let side = state.as_ref().map(|s| s.1).unwrap_or_default();
+                if let Some((_, _, mut downscaler)) = state
+                    && let Some(band) = downscaler.flush()
+                {
+                    self.sink.send(Event::Preview {
+                        job: self.job,
+                        band,
+                    });
+                }
+                if blank {
+                    self.sink.send(Event::PageBlank {
+                        job: self.job,
+                        page,
+                    });
+                }
+                if let Some(path) = &self.document {
+                    self.sink.send(Event::PageDone {
+                        job: self.job,
+                        page,
+                        side,
+                        path: Some(path.clone()),
+                    });
+                }
             }
-            if let Some(path) = &self.document {
-                self.sink.send(Event::PageDone {
-                    job: self.job,
-                    page,
-                    side,
-                    path: Some(path.clone()),
-                });
-            }
-        } else {
-            self.sink.send(Event::PageAbandoned {
+            PageEnd::Abandoned => self.sink.send(Event::PageAbandoned {
                 job: self.job,
                 page,
-            });
+            }),
+            PageEnd::Dropped => self.sink.send(Event::PageDropped {
+                job: self.job,
+                page,
+            }),
         }
     }
 }

@@ -260,6 +260,21 @@ pub enum Event {
         /// Page number.
         page: u32,
     },
+    /// Blank-page detection flagged a delivered page as blank.
+    PageBlank {
+        /// The job.
+        job: JobId,
+        /// Page number.
+        page: u32,
+    },
+    /// The filter found a page blank and dropped it (the settings say
+    /// drop): it was not saved and uses no page number.
+    PageDropped {
+        /// The job.
+        job: JobId,
+        /// The number the page had while it flowed.
+        page: u32,
+    },
     /// One file of an upload finished (or failed).
     Uploaded {
         /// The job.
@@ -306,6 +321,8 @@ impl Event {
             | Event::Preview { job, .. }
             | Event::PageDone { job, .. }
             | Event::PageAbandoned { job, .. }
+            | Event::PageBlank { job, .. }
+            | Event::PageDropped { job, .. }
             | Event::Uploaded { job, .. }
             | Event::Items { job, .. }
             | Event::Trace { job, .. }

@@ -63,7 +63,12 @@ impl Downscaler {
         let first = self.next_out_row;
         for row in band.row_iter(row_bytes) {
             self.row_rgb.clear();
-            rgb_row(self.header.format, row, self.header.width as usize, &mut self.row_rgb);
+            rgb_row(
+                self.header.format,
+                row,
+                self.header.width as usize,
+                &mut self.row_rgb,
+            );
             for (x, px) in self.row_rgb.chunks_exact(3).enumerate() {
                 let o = (x / self.factor as usize) * 3;
                 self.sums[o] += u32::from(px[0]);

@@ -1,17 +1,18 @@
 //! The image-processing filter that wraps every download stream.
 //!
-//! The stage is still the identity: it forwards every page unchanged to the
-//! encoder behind it (a device JPEG stays the same JPEG). [`FilterSettings`]
-//! describes the operations of the filter issue, which plug in here.
+//! [`Filter`] always wraps the encoder of a download stream. With neutral
+//! settings it is the identity (a device JPEG stays the same JPEG); else
+//! point operations run band by band as data streams and page operations
+//! buffer one page ([`pipeline`]). The operations themselves are pure
+//! functions in [`ops`] and [`geometry`].
 
 pub mod geometry;
 pub mod ops;
+pub mod pipeline;
 
-use crate::output::{FileFormat, PageEncoder};
-use crate::raster::{Band, PageHeader};
-use crate::transfer::Destination;
+pub use pipeline::{BandTap, Filter, PageReport, needs_whole_page, process_page, rotation_for};
+
 use serde::{Deserialize, Serialize};
-use std::io;
 
 /// Rotation applied by the filter, **clockwise** as in other tools
 /// (`WIA_IPS_ROTATION` counts counter-clockwise: its LANDSCAPE, 90 degrees
@@ -148,59 +149,5 @@ impl FilterSettings {
             && !self.autocrop
             && self.blank != Some(BlankAction::Drop)
             && !self.despeckle
-    }
-}
-
-/// The filter stage: wraps the encoder of a destination stream.
-pub struct Filter {
-    settings: FilterSettings,
-    inner: Box<dyn PageEncoder>,
-}
-
-impl Filter {
-    /// Wraps `inner` with a filter applying `settings`.
-    pub fn new(settings: FilterSettings, inner: Box<dyn PageEncoder>) -> Filter {
-        Filter { settings, inner }
-    }
-
-    /// The settings this filter applies.
-    pub fn settings(&self) -> &FilterSettings {
-        &self.settings
-    }
-}
-
-impl PageEncoder for Filter {
-    fn begin_page(&mut self, header: &PageHeader) -> io::Result<()> {
-        self.inner.begin_page(header)
-    }
-    fn write_band(&mut self, band: &Band) -> io::Result<()> {
-        self.inner.write_band(band)
-    }
-    fn accepts_encoded(&self, format: FileFormat) -> bool {
-        self.settings.is_neutral() && self.inner.accepts_encoded(format)
-    }
-    fn begin_encoded(&mut self, format: FileFormat, header: Option<&PageHeader>) -> io::Result<()> {
-        self.inner.begin_encoded(format, header)
-    }
-    fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.inner.write_encoded(bytes)
-    }
-    fn end_page(&mut self) -> io::Result<()> {
-        self.inner.end_page()
-    }
-    fn abandon_page(&mut self) -> io::Result<()> {
-        self.inner.abandon_page()
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        self.inner.finish()
-    }
-    fn pages(&self) -> u32 {
-        self.inner.pages()
-    }
-    fn destination(&mut self) -> &mut dyn Destination {
-        self.inner.destination()
-    }
-    fn into_destination(self: Box<Self>) -> Box<dyn Destination> {
-        self.inner.into_destination()
     }
 }

@@ -22,7 +22,7 @@ use super::item::Item;
 use super::settings::ScanSettings;
 use super::trace::{StreamReply, Trace, TraceEvent};
 use crate::clock::{CancelToken, SharedClock, SystemClock};
-use crate::filter::Filter;
+use crate::filter::{BandTap, Filter, FilterSettings};
 use crate::output::{self, EncodeOptions, FileFormat, PageEncoder};
 use crate::raster::{Band, Page, PageHeader, PixelFormat};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -91,6 +91,8 @@ pub struct Totals {
     pub skipped: u32,
     /// Pages abandoned (cancel, fault).
     pub abandoned: u32,
+    /// Blank pages the filter dropped.
+    pub dropped: u32,
 }
 
 /// Settings of the transfer layer itself.
@@ -114,6 +116,20 @@ impl Default for TransferOptions {
     }
 }
 
+/// How a page ended, as an observer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageEnd {
+    /// The page is complete and kept; `blank` when blank detection flagged it.
+    Kept {
+        /// Flagged blank by the filter.
+        blank: bool,
+    },
+    /// The page was abandoned (cancel, fault).
+    Abandoned,
+    /// The filter found the page blank and the settings drop blank pages.
+    Dropped,
+}
+
 /// Watches page data as it flows (the engine's preview and cache taps).
 /// Called on the transfer thread; keep it quick.
 pub trait PageObserver: Send + Sync {
@@ -123,8 +139,8 @@ pub trait PageObserver: Send + Sync {
     fn raw_band(&self, page: u32, band: &Band);
     /// Rows after the filter's point operations, as they will be encoded.
     fn filtered_band(&self, band: &Band);
-    /// The page ended: `kept` is false when it was abandoned.
-    fn page_end(&self, page: u32, kept: bool);
+    /// The page ended.
+    fn page_end(&self, page: u32, end: PageEnd);
 }
 
 /// One job on one device.
@@ -318,7 +334,9 @@ impl<'a> Transfer<'a> {
             bytes: 0,
         };
         let answer = callback.message(&message);
-        self.trace.events.push(TraceEvent::Message { message, answer });
+        self.trace
+            .events
+            .push(TraceEvent::Message { message, answer });
         Err(error)
     }
 
@@ -333,7 +351,10 @@ impl<'a> Transfer<'a> {
                 format!("the device has no folder named {parent}"),
             )
         })?;
-        if !folder.flags.contains(ItemFlags::STORAGE | ItemFlags::FOLDER) {
+        if !folder
+            .flags
+            .contains(ItemFlags::STORAGE | ItemFlags::FOLDER)
+        {
             return Err(TransferError::new(
                 StatusCode::INVALID_COMMAND,
                 None,
@@ -408,7 +429,9 @@ impl<'a> Transfer<'a> {
             bytes: 0,
         };
         let answer = on_message(&message);
-        self.trace.events.push(TraceEvent::Message { message, answer });
+        self.trace
+            .events
+            .push(TraceEvent::Message { message, answer });
         result
     }
 }
@@ -461,7 +484,9 @@ impl UploadSource for UploadReader<'_> {
             bytes: self.read,
         };
         let answer = (self.on_message)(&message);
-        self.trace.events.push(TraceEvent::Message { message, answer });
+        self.trace
+            .events
+            .push(TraceEvent::Message { message, answer });
         if answer == Flow::Cancel {
             self.cancel.cancel();
         }
@@ -571,52 +596,18 @@ impl PageEncoder for PassThrough {
     }
 }
 
-/// Forwards to the encoder and shows the observer the filtered rows.
-struct Tap {
-    inner: Box<dyn PageEncoder>,
-    observer: Arc<dyn PageObserver>,
-}
+/// Shows the observer the rows after the filter's point operations.
+struct ObserverTap(Arc<dyn PageObserver>);
 
-impl PageEncoder for Tap {
-    fn begin_page(&mut self, header: &PageHeader) -> io::Result<()> {
-        self.inner.begin_page(header)
-    }
-    fn write_band(&mut self, band: &Band) -> io::Result<()> {
-        self.observer.filtered_band(band);
-        self.inner.write_band(band)
-    }
-    fn accepts_encoded(&self, format: FileFormat) -> bool {
-        self.inner.accepts_encoded(format)
-    }
-    fn begin_encoded(&mut self, f: FileFormat, h: Option<&PageHeader>) -> io::Result<()> {
-        self.inner.begin_encoded(f, h)
-    }
-    fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.inner.write_encoded(bytes)
-    }
-    fn end_page(&mut self) -> io::Result<()> {
-        self.inner.end_page()
-    }
-    fn abandon_page(&mut self) -> io::Result<()> {
-        self.inner.abandon_page()
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        self.inner.finish()
-    }
-    fn pages(&self) -> u32 {
-        self.inner.pages()
-    }
-    fn destination(&mut self) -> &mut dyn Destination {
-        self.inner.destination()
-    }
-    fn into_destination(self: Box<Self>) -> Box<dyn Destination> {
-        self.inner.into_destination()
+impl BandTap for ObserverTap {
+    fn band(&self, band: &Band) {
+        self.0.filtered_band(band);
     }
 }
 
 /// The stream currently open.
 struct OpenStream {
-    encoder: Box<dyn PageEncoder>,
+    encoder: Filter,
     bytes: Arc<AtomicU64>,
     item: String,
     /// Per-page: the page this stream holds. Multipage: the last page begun.
@@ -739,7 +730,12 @@ impl Session<'_> {
                 p.side,
                 s.bytes.load(Ordering::Relaxed),
             ),
-            (_, Some(s)) => (s.item.clone(), s.page, s.side, s.bytes.load(Ordering::Relaxed)),
+            (_, Some(s)) => (
+                s.item.clone(),
+                s.page,
+                s.side,
+                s.bytes.load(Ordering::Relaxed),
+            ),
             _ => (String::new(), 0, Side::Front, 0),
         };
         self.send_message(TransferMessage {
@@ -829,25 +825,26 @@ impl Session<'_> {
         let options = EncodeOptions {
             quality: self.settings.quality,
         };
-        let encoder: Box<dyn PageEncoder> = if item.flags.contains(ItemFlags::FILE) {
-            Box::new(PassThrough {
-                dest: counted,
-                pages: 0,
-            })
+        let encoder = if item.flags.contains(ItemFlags::FILE) {
+            // A stored file goes out as it is: a neutral filter.
+            Filter::new(
+                FilterSettings::default(),
+                Box::new(PassThrough {
+                    dest: counted,
+                    pages: 0,
+                }),
+            )
         } else {
             let inner = if self.multipage {
                 output::document_encoder(self.settings.format, options, counted)?
             } else {
                 output::page_encoder(self.settings.format, options, counted)?
             };
-            let tapped: Box<dyn PageEncoder> = match &self.observer {
-                Some(observer) => Box::new(Tap {
-                    inner,
-                    observer: observer.clone(),
-                }),
-                None => inner,
-            };
-            Box::new(Filter::new(self.settings.filter, tapped))
+            let filter = Filter::new(self.settings.filter, inner);
+            match &self.observer {
+                Some(observer) => filter.with_tap(Arc::new(ObserverTap(observer.clone()))),
+                None => filter,
+            }
         };
         Ok(OpenStream {
             encoder,
@@ -878,7 +875,7 @@ impl Session<'_> {
             ..
         } = stream;
         let finished = encoder.finish().and_then(|()| {
-            let mut dest = encoder.into_destination();
+            let mut dest = Box::new(encoder).into_destination();
             dest.complete()
         });
         match finished {
@@ -912,7 +909,7 @@ impl Session<'_> {
         };
         self.totals.abandoned += 1;
         if let Some(observer) = &self.observer {
-            observer.page_end(active.number, false);
+            observer.page_end(active.number, PageEnd::Abandoned);
         }
         if self.multipage {
             if let Some(stream) = self.stream.as_mut()
@@ -925,7 +922,7 @@ impl Session<'_> {
                 page: active.number,
             });
         } else if let Some(stream) = self.stream.take() {
-            let mut dest = stream.encoder.into_destination();
+            let mut dest = Box::new(stream.encoder).into_destination();
             dest.discard();
             self.record(TraceEvent::PageAbandoned {
                 page: active.number,
@@ -961,7 +958,9 @@ impl Session<'_> {
         let image = match image::load_from_memory(buf) {
             Ok(image) => image,
             Err(e) => {
-                return Err(self.protocol_error(format!("the device sent an unreadable image: {e}")));
+                return Err(
+                    self.protocol_error(format!("the device sent an unreadable image: {e}"))
+                );
             }
         };
         let dpi = self.settings.dpi;
@@ -1018,7 +1017,10 @@ impl Session<'_> {
 
     /// Ends the transfer: abandons a page in progress, completes what is
     /// complete, sends END_OF_TRANSFER, and computes the result.
-    fn finish(&mut self, result: Result<AcquireEnd, DriverError>) -> Result<Outcome, TransferError> {
+    fn finish(
+        &mut self,
+        result: Result<AcquireEnd, DriverError>,
+    ) -> Result<Outcome, TransferError> {
         self.stopped();
         let interrupted_page = self.current_page();
         self.abandon_page();
@@ -1034,7 +1036,7 @@ impl Session<'_> {
                 } = stream;
                 if encoder.pages() > 0 {
                     let finished = encoder.finish().and_then(|()| {
-                        let mut dest = encoder.into_destination();
+                        let mut dest = Box::new(encoder).into_destination();
                         dest.complete()
                     });
                     match finished {
@@ -1059,7 +1061,7 @@ impl Session<'_> {
                         }
                     }
                 } else {
-                    let mut dest = encoder.into_destination();
+                    let mut dest = Box::new(encoder).into_destination();
                     dest.discard();
                     self.record(TraceEvent::StreamDiscarded);
                 }
@@ -1085,9 +1087,7 @@ impl Session<'_> {
             Err(DriverError::Cancelled) => Ok(Outcome::Cancelled),
             Err(error) => {
                 let page = interrupted_page;
-                let place = page
-                    .map(|p| format!("page {p}: "))
-                    .unwrap_or_default();
+                let place = page.map(|p| format!("page {p}: ")).unwrap_or_default();
                 Err(TransferError {
                     code: error.code(),
                     page,
@@ -1216,6 +1216,7 @@ impl AcquireSink for Session<'_> {
         let Some(stream) = self.stream.as_mut() else {
             return Err(Interrupted::Cancelled);
         };
+        stream.encoder.set_side(side);
         let (state, result) = match data {
             PageData::Raw(header) => {
                 if let Some(observer) = &self.observer {
@@ -1344,14 +1345,16 @@ impl AcquireSink for Session<'_> {
             return Ok(());
         }
         let (number, data) = match &mut self.page {
-            PageState::Active(p) => (p.number, std::mem::replace(&mut p.data, DataState::Passthrough)),
+            PageState::Active(p) => (
+                p.number,
+                std::mem::replace(&mut p.data, DataState::Passthrough),
+            ),
             _ => return Ok(()),
         };
         match data {
             DataState::NotStarted => {
-                return Err(self.protocol_error(format!(
-                    "the device ended page {number} without sending it"
-                )));
+                return Err(self
+                    .protocol_error(format!("the device ended page {number} without sending it")));
             }
             DataState::Raw { header, rows } => {
                 if header.height.is_some_and(|h| h != rows) || rows == 0 {
@@ -1374,10 +1377,28 @@ impl AcquireSink for Session<'_> {
             self.destination_failed(e);
             return Err(Interrupted::Cancelled);
         }
+        let report = stream.encoder.take_report().unwrap_or_default();
+        if report.dropped {
+            // A blank page the settings drop: discarded like a skipped
+            // page; it uses no page number and gets no END_OF_STREAM.
+            self.totals.dropped += 1;
+            self.record(TraceEvent::PageDropped { page: number });
+            if let Some(observer) = &self.observer {
+                observer.page_end(number, PageEnd::Dropped);
+            }
+            if !self.multipage
+                && let Some(stream) = self.stream.take()
+            {
+                Box::new(stream.encoder).into_destination().discard();
+            }
+            self.page = PageState::Idle;
+            return Ok(());
+        }
         stream.complete = true;
         self.totals.delivered += 1;
         if let Some(observer) = &self.observer {
-            observer.page_end(number, true);
+            let blank = report.blank.is_some_and(|v| v.blank);
+            observer.page_end(number, PageEnd::Kept { blank });
         }
         let answer = self.send(MessageKind::Status, 100);
         self.page = PageState::Idle;

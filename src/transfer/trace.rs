@@ -64,6 +64,13 @@ pub enum TraceEvent {
         /// The page.
         page: u32,
     },
+    /// The filter found the page blank and dropped it: its destination
+    /// discarded it like a skipped page (no END_OF_STREAM, no page number
+    /// used).
+    PageDropped {
+        /// The page number it had while it flowed.
+        page: u32,
+    },
     /// `cancel()` was called from outside the callbacks.
     CancelRequested,
     /// A multipage stream without a completed page was discarded (no
@@ -122,7 +129,9 @@ impl Trace {
                         }
                         current = Some((message.page, message.side));
                     }
-                    TraceEvent::PageAbandoned { .. } => current = None,
+                    TraceEvent::PageAbandoned { .. } | TraceEvent::PageDropped { .. } => {
+                        current = None
+                    }
                     TraceEvent::Message { message, .. }
                         if message.kind == MessageKind::EndOfStream =>
                     {
@@ -278,7 +287,7 @@ impl Checker<'_> {
                 self.rewound = true;
                 Ok(())
             }
-            TraceEvent::PageAbandoned { page } => {
+            TraceEvent::PageAbandoned { page } | TraceEvent::PageDropped { page } => {
                 if self.trace.multipage {
                     if self.open_page != Some(*page) {
                         return self.fail(format!("page {page} abandoned while not in progress"));
@@ -290,9 +299,8 @@ impl Checker<'_> {
                             self.stream = StreamState::None
                         }
                         _ => {
-                            return self.fail(format!(
-                                "page {page} abandoned but its stream is not open"
-                            ));
+                            return self
+                                .fail(format!("page {page} abandoned but its stream is not open"));
                         }
                     }
                 }

@@ -12,8 +12,8 @@ use streamscan::device::sim::{SimDriver, SimOptions};
 use streamscan::raster::{Page, PageHeader, PixelFormat};
 use streamscan::transfer::{
     Destination, DeviceStatus, Flow, MessageKind, Outcome, StatusAnswer, StatusHandler,
-    StreamAnswer, StreamRequest, Trace, Transfer, TransferCallback, TransferError,
-    TransferMessage, TransferOptions, check,
+    StreamAnswer, StreamRequest, Trace, Transfer, TransferCallback, TransferError, TransferMessage,
+    TransferOptions, check,
 };
 
 /// A stream whose bytes the test can read after the transfer.
@@ -267,7 +267,8 @@ pub fn run(
     if let Err(violation) = check(&trace) {
         panic!(
             "message order violated: {violation}\n{:#?}",
-            &trace.events[violation.at.saturating_sub(3)..(violation.at + 2).min(trace.events.len())]
+            &trace.events
+                [violation.at.saturating_sub(3)..(violation.at + 2).min(trace.events.len())]
         );
     }
     Run {

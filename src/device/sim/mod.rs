@@ -21,14 +21,13 @@ pub mod storage;
 
 pub use options::{Fault, SimOptions, Speed};
 
+use crate::output::FileFormat;
+use crate::raster::PageHeader;
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, DeviceInfo, DeviceKind,
     Driver, DriverError, Interrupted, Item, ItemFlags, PageData, PageGo, PageSize, PageStart,
-    ScanSettings,
-    Side, Source, StatusCode, StatusOutcome, UploadSource,
+    ScanSettings, Side, Source, StatusCode, StatusOutcome, UploadSource,
 };
-use crate::output::FileFormat;
-use crate::raster::PageHeader;
 use render::{PageSpec, RenderedPage, render_page};
 use std::io::Read;
 use std::path::PathBuf;
@@ -124,7 +123,11 @@ impl SimDriver {
     }
 
     /// Reports a start-of-job condition until it is handled or fails.
-    fn start_condition(&mut self, sink: &mut dyn AcquireSink, code: StatusCode) -> Result<(), Stop> {
+    fn start_condition(
+        &mut self,
+        sink: &mut dyn AcquireSink,
+        code: StatusCode,
+    ) -> Result<(), Stop> {
         match sink.device_status(code, None) {
             StatusOutcome::Retry | StatusOutcome::Continue => Ok(()),
             StatusOutcome::Cancel => Err(Stop::Cancelled),
@@ -132,7 +135,13 @@ impl SimDriver {
         }
     }
 
-    fn render(&self, settings: &ScanSettings, number: u32, side: Side, flatbed: bool) -> RenderedPage {
+    fn render(
+        &self,
+        settings: &ScanSettings,
+        number: u32,
+        side: Side,
+        flatbed: bool,
+    ) -> RenderedPage {
         let (width_mm, height_mm) = settings.size.millimetres();
         let spec = PageSpec {
             number,
@@ -172,7 +181,9 @@ impl SimDriver {
             },
             ..page.header
         };
-        let band_time = self.page_time(settings.dpi).mul_f64(f64::from(BAND_ROWS) / f64::from(height.max(1)));
+        let band_time = self
+            .page_time(settings.dpi)
+            .mul_f64(f64::from(BAND_ROWS) / f64::from(height.max(1)));
         'attempt: loop {
             sink.start_data(PageData::Raw(announced))?;
             let mut fault_pending = self
@@ -202,7 +213,11 @@ impl SimDriver {
         }
     }
 
-    fn mid_page_fault(&mut self, sink: &mut dyn AcquireSink, fault: Fault) -> Result<FaultEnd, Stop> {
+    fn mid_page_fault(
+        &mut self,
+        sink: &mut dyn AcquireSink,
+        fault: Fault,
+    ) -> Result<FaultEnd, Stop> {
         let code = match fault {
             Fault::Jam(_) => StatusCode::PAPER_JAM,
             Fault::MultiFeed(_) => StatusCode::MULTI_FEED,
@@ -229,7 +244,11 @@ impl SimDriver {
         }
     }
 
-    fn acquire_file(&mut self, item: &Item, sink: &mut dyn AcquireSink) -> Result<AcquireEnd, Stop> {
+    fn acquire_file(
+        &mut self,
+        item: &Item,
+        sink: &mut dyn AcquireSink,
+    ) -> Result<AcquireEnd, Stop> {
         let path = self.storage.path_of(item).map_err(Stop::Error)?;
         let mut file = std::fs::File::open(&path)
             .map_err(|_| Stop::Error(DriverError::NoSuchItem(item.full_name.clone())))?;
@@ -409,7 +428,12 @@ impl Driver for SimDriver {
             min_dpi: DPI_RANGE.0,
             max_dpi: DPI_RANGE.1,
             modes: vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw],
-            sizes: vec![PageSize::A4, PageSize::Letter, PageSize::Legal, PageSize::Auto],
+            sizes: vec![
+                PageSize::A4,
+                PageSize::Letter,
+                PageSize::Legal,
+                PageSize::Auto,
+            ],
             max_area_mm: (215.9, 355.6),
             storage: true,
         }

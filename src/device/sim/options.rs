@@ -157,8 +157,8 @@ fn percent_decode(value: &str) -> Result<String, String> {
             let hex = value
                 .get(i + 1..i + 3)
                 .ok_or_else(|| format!("bad escape in `{value}`"))?;
-            let byte =
-                u8::from_str_radix(hex, 16).map_err(|_| format!("bad escape %{hex} in `{value}`"))?;
+            let byte = u8::from_str_radix(hex, 16)
+                .map_err(|_| format!("bad escape %{hex} in `{value}`"))?;
             out.push(byte);
             i += 3;
         } else {
@@ -201,7 +201,9 @@ impl SimOptions {
                 "skew" => {
                     let skew: f64 = number(key, value)?;
                     if !(-45.0..=45.0).contains(&skew) {
-                        return Err(format!("sim option skew: {value} is outside -45..45 degrees"));
+                        return Err(format!(
+                            "sim option skew: {value} is outside -45..45 degrees"
+                        ));
                     }
                     options.skew = skew;
                 }
@@ -215,7 +217,11 @@ impl SimOptions {
                     options.backrot = match value {
                         "1" | "true" | "yes" | "on" => true,
                         "0" | "false" | "no" | "off" => false,
-                        _ => return Err(format!("sim option backrot: `{value}` is not true or false")),
+                        _ => {
+                            return Err(format!(
+                                "sim option backrot: `{value}` is not true or false"
+                            ));
+                        }
                     }
                 }
                 "noise" => {
@@ -228,7 +234,9 @@ impl SimOptions {
                 "photos" => {
                     let photos: u32 = number(key, value)?;
                     if photos > 8 {
-                        return Err(format!("sim option photos: at most 8 fit on the flatbed, not {photos}"));
+                        return Err(format!(
+                            "sim option photos: at most 8 fit on the flatbed, not {photos}"
+                        ));
                     }
                     options.photos = photos;
                 }
@@ -240,7 +248,9 @@ impl SimOptions {
                 "warmup" => {
                     let warmup: f64 = number(key, value)?;
                     if !(0.0..=600.0).contains(&warmup) {
-                        return Err(format!("sim option warmup: {value} is outside 0..600 seconds"));
+                        return Err(format!(
+                            "sim option warmup: {value} is outside 0..600 seconds"
+                        ));
                     }
                     options.warmup = warmup;
                 }

@@ -216,7 +216,11 @@ fn list_into(dir: &Path, folder: &mut Item, depth: u32) {
             list_into(&entry.path(), &mut sub, depth + 1);
             folder.children.push(sub);
         } else if meta.is_file() {
-            let mut file = Item::new(&folder.full_name, &name, ItemFlags::FILE | ItemFlags::TRANSFER);
+            let mut file = Item::new(
+                &folder.full_name,
+                &name,
+                ItemFlags::FILE | ItemFlags::TRANSFER,
+            );
             file.size = Some(meta.len());
             folder.children.push(file);
         }

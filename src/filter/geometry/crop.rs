@@ -155,7 +155,12 @@ pub fn detect_paper(page: &Page) -> Option<Rect> {
     // The coarse box in page pixels; every edge is searched again within
     // two reduced pixels of it, along lines across the inner part of the
     // box.
-    let coarse = (sheet.x0 as u32 * fx, sheet.y0 as u32 * fy, (sheet.x1 as u32 + 1) * fx, (sheet.y1 as u32 + 1) * fy);
+    let coarse = (
+        sheet.x0 as u32 * fx,
+        sheet.y0 as u32 * fy,
+        (sheet.x1 as u32 + 1) * fx,
+        (sheet.y1 as u32 + 1) * fy,
+    );
     let light_at = |x: u32, y: u32| luma_at(page, x, y) > threshold;
     let rows = inner_span(coarse.1, coarse.3, fy, h);
     let cols = inner_span(coarse.0, coarse.2, fx, w);
@@ -163,8 +168,8 @@ pub fn detect_paper(page: &Page) -> Option<Rect> {
     let window_y = |edge: u32| (edge.saturating_sub(2 * fy), (edge + 2 * fy).min(h));
     let left = edge_position(&rows, window_x(coarse.0), true, |y, x| light_at(x, y));
     let right = edge_position(&rows, window_x(coarse.2), false, |y, x| light_at(x, y));
-    let top = edge_position(&cols, window_y(coarse.1), true, |x, y| light_at(x, y));
-    let bottom = edge_position(&cols, window_y(coarse.3), false, |x, y| light_at(x, y));
+    let top = edge_position(&cols, window_y(coarse.1), true, light_at);
+    let bottom = edge_position(&cols, window_y(coarse.3), false, light_at);
     (right > left && bottom > top).then_some(Rect {
         x: left,
         y: top,
@@ -191,7 +196,11 @@ fn class_means(hist: &[u32; 256], threshold: u8) -> (f64, f64) {
 /// reduced pixel (`step`) at both ends, clipped to `limit`.
 fn inner_span(start: u32, end: u32, step: u32, limit: u32) -> Vec<u32> {
     let (lo, hi) = (start + step, end.saturating_sub(step).min(limit));
-    let (lo, hi) = if lo < hi { (lo, hi) } else { (start, end.min(limit)) };
+    let (lo, hi) = if lo < hi {
+        (lo, hi)
+    } else {
+        (start, end.min(limit))
+    };
     let stride = ((hi - lo) / 300).max(1);
     (lo..hi).step_by(stride as usize).collect()
 }
@@ -213,7 +222,10 @@ fn edge_position(
             if from_low {
                 (lo..hi).find(|&p| light(line, p)).unwrap_or(hi)
             } else {
-                (lo..hi).rev().find(|&p| light(line, p)).map_or(lo, |p| p + 1)
+                (lo..hi)
+                    .rev()
+                    .find(|&p| light(line, p))
+                    .map_or(lo, |p| p + 1)
             }
         })
         .collect();
@@ -307,10 +319,10 @@ fn push_bits(out: &mut Vec<u8>, row: &[u8], start: usize, width: usize) {
         out.push(byte);
     }
     let spare = bytes * 8 - width;
-    if spare > 0 {
-        if let Some(last) = out.last_mut() {
-            *last &= 0xFFu8 << spare;
-        }
+    if spare > 0
+        && let Some(last) = out.last_mut()
+    {
+        *last &= 0xFFu8 << spare;
     }
 }
 
@@ -366,7 +378,10 @@ mod tests {
             StandardSize::nearest(297.0, 210.0),
             Some((StandardSize::A4, 297.0, 210.0))
         );
-        assert_eq!(StandardSize::nearest(150.0, 205.0).map(|f| f.0), Some(StandardSize::A5));
+        assert_eq!(
+            StandardSize::nearest(150.0, 205.0).map(|f| f.0),
+            Some(StandardSize::A5)
+        );
         assert_eq!(StandardSize::nearest(150.0, 190.0), None);
         assert_eq!(
             StandardSize::nearest(86.0, 54.0).map(|f| f.0),

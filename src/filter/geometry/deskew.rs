@@ -63,16 +63,13 @@ pub fn detect_skew(page: &Page) -> Option<f64> {
             (angle, profile.sharpness(&coarse_points, angle))
         })
         .collect();
-    let (best_coarse, best_score) = coarse
-        .iter()
-        .copied()
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (best_coarse, best_score) = coarse.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
     let mut scores: Vec<f64> = coarse.iter().map(|&(_, s)| s).collect();
     scores.sort_by(f64::total_cmp);
     let median = scores[scores.len() / 2];
     // Lines give a clear peak; scattered marks score about the same at
     // every angle.
-    if !(best_score > median * 1.1) {
+    if best_score.is_nan() || best_score <= median * 1.1 {
         return None;
     }
 

@@ -160,7 +160,10 @@ mod tests {
 
     #[test]
     fn degenerate_sets_have_no_rectangle() {
-        assert_eq!(min_area_rect(&convex_hull(vec![(1.0, 1.0), (2.0, 2.0)])), None);
+        assert_eq!(
+            min_area_rect(&convex_hull(vec![(1.0, 1.0), (2.0, 2.0)])),
+            None
+        );
         assert_eq!(
             min_area_rect(&convex_hull(vec![(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)])),
             None

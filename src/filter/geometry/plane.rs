@@ -231,7 +231,11 @@ pub(crate) struct Component {
 /// Labels the 4-connected components of the set pixels of a `width x
 /// height` mask. Returns a label per pixel (0 = not set, `k + 1` = the k-th
 /// component) and the components in the order their first pixel appears.
-pub(crate) fn label_components(mask: &[bool], width: usize, height: usize) -> (Vec<u32>, Vec<Component>) {
+pub(crate) fn label_components(
+    mask: &[bool],
+    width: usize,
+    height: usize,
+) -> (Vec<u32>, Vec<Component>) {
     let mut labels = vec![0u32; mask.len()];
     let mut components = Vec::new();
     let mut stack = Vec::new();
@@ -337,7 +341,16 @@ mod tests {
         ];
         let (labels, comps) = label_components(&mask, 4, 3);
         assert_eq!(comps.len(), 2);
-        assert_eq!(comps[0], Component { area: 3, x0: 0, y0: 0, x1: 1, y1: 1 });
+        assert_eq!(
+            comps[0],
+            Component {
+                area: 3,
+                x0: 0,
+                y0: 0,
+                x1: 1,
+                y1: 1
+            }
+        );
         assert_eq!(comps[1].area, 3);
         assert_eq!(labels[10], 2);
         assert_eq!(labels[2], 0);

@@ -182,7 +182,7 @@ impl Source<'_> {
             let wy = &table[((sy >> (FRAC_BITS - PHASE_BITS)) & phase_mask) as usize];
             sx += dx;
             sy += dy;
-            if ix + 2 < 0 || iy + 2 < 0 || ix - 1 >= w || iy - 1 >= h {
+            if ix + 2 < 0 || iy + 2 < 0 || ix > w || iy > h {
                 px.copy_from_slice(&self.fill[..CH]);
                 continue;
             }

@@ -99,7 +99,7 @@ pub fn detect_regions(page: &Page) -> Vec<DetectedRegion> {
     if light < lid.saturating_add(MIN_CONTRAST) {
         return Vec::new();
     }
-    let threshold = lid.saturating_add(MIN_CONTRAST.max((f64::from(light - lid) * 0.4) as u8));
+    let threshold = lid.saturating_add(MIN_CONTRAST.max((f64::from(light - lid) * 0.5) as u8));
     let foreground = filled_foreground(&plane, threshold);
     let (labels, components) = plane::label_components(&foreground, plane.width, plane.height);
 
@@ -117,13 +117,19 @@ pub fn detect_regions(page: &Page) -> Vec<DetectedRegion> {
         .filter_map(|(k, c)| {
             let outline = trace(page, &plane, &labels, k as u32 + 1, c, threshold);
             let rect = hull::min_area_rect(&hull::convex_hull(outline))?;
-            // The outline runs through pixel centres, half a pixel inside
-            // the print's edge on every side.
+            // The outline runs through pixel centres, which lie inside the
+            // print's edge by 0 to 1 pixel depending on where the edge
+            // crosses the pixel. Along an edge that is straight on the
+            // grid they all lie at the same depth (half a pixel, on
+            // average); along a slanted edge the depth cycles through n
+            // values, and the outermost lies about 1 / (n + 1) inside.
+            let slant = rect.angle_deg.to_radians().sin().abs();
+            let inset = |side_length: f64| 1.0 / (side_length * slant + 2.0);
             Some(DetectedRegion {
                 x: rect.cx,
                 y: rect.cy,
-                width: rect.width + 1.0,
-                height: rect.height + 1.0,
+                width: rect.width + 2.0 * inset(rect.height),
+                height: rect.height + 2.0 * inset(rect.width),
                 angle_deg: rect.angle_deg,
             })
         })
@@ -212,7 +218,8 @@ fn trace(
                 .any(|xx| labels[yy * plane.width + xx] == label)
         })
     };
-    let is_print = |x: usize, y: usize| luma_at(page, x as u32, y as u32) > threshold && belongs(x, y);
+    let is_print =
+        |x: usize, y: usize| luma_at(page, x as u32, y as u32) > threshold && belongs(x, y);
     let mut points = Vec::new();
     for y in y_lo..y_hi {
         let Some(left) = (x_lo..x_hi).find(|&x| is_print(x, y)) else {
@@ -235,11 +242,7 @@ fn sort_reading_order(regions: &mut [DetectedRegion]) {
     while start < regions.len() {
         let first = regions[start];
         let reach = first.y + first.height / 2.0;
-        let end = start
-            + regions[start..]
-                .iter()
-                .take_while(|r| r.y <= reach)
-                .count();
+        let end = start + regions[start..].iter().take_while(|r| r.y <= reach).count();
         regions[start..end].sort_by(|a, b| a.x.total_cmp(&b.x));
         start = end.max(start + 1);
     }
@@ -290,7 +293,12 @@ mod tests {
         let order: Vec<(f64, f64)> = regions.iter().map(|r| (r.x, r.y)).collect();
         assert_eq!(
             order,
-            vec![(100.0, 100.0), (200.0, 95.0), (300.0, 110.0), (100.0, 300.0)]
+            vec![
+                (100.0, 100.0),
+                (200.0, 95.0),
+                (300.0, 110.0),
+                (100.0, 300.0)
+            ]
         );
     }
 

@@ -178,39 +178,38 @@ pub fn otsu_level(hist: &[u64; 256]) -> u8 {
 ///
 /// If `row` is shorter than `format.row_bytes(width)`.
 pub fn threshold_row(format: PixelFormat, row: &[u8], width: usize, level: u8, out: &mut Vec<u8>) {
-    let row_bytes = PixelFormat::Bw1.row_bytes(width as u32);
-    out.reserve(row_bytes);
     match format {
-        PixelFormat::Bw1 => out.extend_from_slice(&row[..row_bytes]),
-        PixelFormat::Gray8 => {
-            let (octets, rest) = row[..width].as_chunks::<8>();
-            out.extend(octets.iter().map(|px| pack(px.iter().copied(), level)));
-            if !rest.is_empty() {
-                out.push(pack(rest.iter().copied(), level));
-            }
+        PixelFormat::Bw1 => {
+            out.extend_from_slice(&row[..PixelFormat::Bw1.row_bytes(width as u32)]);
         }
+        PixelFormat::Gray8 => pack_row(&row[..width], level, out),
         PixelFormat::Rgb8 => {
-            let (pixels, _) = row[..width * 3].as_chunks::<3>();
-            for chunk in pixels.chunks(8) {
-                out.push(pack(chunk.iter().map(|p| luma(p[0], p[1], p[2])), level));
-            }
+            let mut gray = Vec::with_capacity(width);
+            gray_row(PixelFormat::Rgb8, row, width, &mut gray);
+            pack_row(&gray, level, out);
         }
+    }
+}
+
+/// Appends a row of gray levels packed eight pixels a byte, black (1) where
+/// the level is below `level`.
+fn pack_row(gray: &[u8], level: u8, out: &mut Vec<u8>) {
+    let (octets, rest) = gray.as_chunks::<8>();
+    out.reserve(octets.len() + 1);
+    out.extend(octets.iter().map(|px| pack(px, level)));
+    if !rest.is_empty() {
+        out.push(pack(rest, level));
     }
 }
 
 /// Packs up to eight gray levels into one byte, first pixel in the most
 /// significant bit.
-fn pack(levels: impl Iterator<Item = u8>, level: u8) -> u8 {
+fn pack(levels: &[u8], level: u8) -> u8 {
     let mut byte = 0u8;
-    for (i, gray) in levels.enumerate() {
+    for (i, &gray) in levels.iter().enumerate() {
         byte |= u8::from(gray < level) << (7 - i);
     }
     byte
-}
-
-/// The luma of [`crate::raster::gray_row`].
-fn luma(r: u8, g: u8, b: u8) -> u8 {
-    ((u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000) as u8
 }
 
 /// Converts `page` to black and white with `threshold`

@@ -19,8 +19,7 @@ impl Rgb {
 
     /// Luma with the Rec. 601 weights the rest of the crate uses.
     pub(crate) fn luma(self) -> u8 {
-        ((u32::from(self.0) * 299 + u32::from(self.1) * 587 + u32::from(self.2) * 114) / 1000)
-            as u8
+        ((u32::from(self.0) * 299 + u32::from(self.1) * 587 + u32::from(self.2) * 114) / 1000) as u8
     }
 }
 
@@ -341,8 +340,12 @@ impl Canvas {
     /// Rows `start..end` a rotated rectangle grown by `pad` pixels may touch.
     fn rotated_rows(&self, shape: &RotatedRect, pad: f64) -> (usize, usize) {
         let (_, bh) = RotatedRect::bounding_size(shape.width, shape.height, shape.angle_deg);
-        let start = (shape.cy - bh / 2.0 - pad).floor().clamp(0.0, self.height as f64) as usize;
-        let end = (shape.cy + bh / 2.0 + pad).ceil().clamp(0.0, self.height as f64) as usize;
+        let start = (shape.cy - bh / 2.0 - pad)
+            .floor()
+            .clamp(0.0, self.height as f64) as usize;
+        let end = (shape.cy + bh / 2.0 + pad)
+            .ceil()
+            .clamp(0.0, self.height as f64) as usize;
         (start, end.max(start))
     }
 
@@ -596,7 +599,11 @@ mod tests {
         let mut c = Canvas::new(4, 1, 1, 1.0, Rgb(255, 255, 255));
         c.fill_rect(Rect::new(-3.0, -1.0, 4.5, 3.0), Rgb::BLACK);
         assert_eq!(c.data[0], 0);
-        assert!((120..=135).contains(&c.data[1]), "half-covered pixel {}", c.data[1]);
+        assert!(
+            (120..=135).contains(&c.data[1]),
+            "half-covered pixel {}",
+            c.data[1]
+        );
         assert_eq!(c.data[2], 255);
     }
 

@@ -281,9 +281,13 @@ pub(crate) fn draw_document(canvas: &mut Canvas, spec: &PageSpec, rng: &mut Rng)
             .draw(canvas, left, footer_baseline, &note, GRAY_INK);
         let folio = format!("{} / {}", spec.number, spec.side.as_str());
         let folio_width = styles.small.measure(&folio);
-        styles
-            .small
-            .draw(canvas, right - folio_width, footer_baseline, &folio, GRAY_INK);
+        styles.small.draw(
+            canvas,
+            right - folio_width,
+            footer_baseline,
+            &folio,
+            GRAY_INK,
+        );
     }
 
     let mut flow = Flow {
@@ -319,19 +323,16 @@ fn draw_index_strip(
     };
     let top = canvas.px(4.5);
     let height = canvas.px(strip::HEIGHT_MM);
-    let area = strip::draw_strip(
-        canvas,
-        &index,
-        left,
-        top,
-        canvas.px(module_mm),
-        height,
-    );
+    let area = strip::draw_strip(canvas, &index, left, top, canvas.px(module_mm), height);
     let note = format!(
         "SIM {:08X} · {} {}",
         index.seed,
         spec.number,
-        if spec.side == super::Side::Back { "B" } else { "F" }
+        if spec.side == super::Side::Back {
+            "B"
+        } else {
+            "F"
+        }
     );
     let note_width = styles.small.measure(&note);
     if right - note_width > area.x1 + canvas.px(6.0) {
@@ -453,9 +454,8 @@ fn table(canvas: &mut Canvas, styles: &Styles, flow: &mut Flow, rng: &mut Rng) {
     let edges = [0.0, 0.44, 0.64, 0.80, 1.0];
     let x_at = |i: usize| left + width * edges[i];
     let pad = styles.mm(2.0);
-    let text_baseline = |row: usize| {
-        top + row_height * row as f64 + row_height * 0.5 + styles.body.ascent() * 0.38
-    };
+    let text_baseline =
+        |row: usize| top + row_height * row as f64 + row_height * 0.5 + styles.body.ascent() * 0.38;
     canvas.fill_rect(Rect::new(left, top, width, row_height), HEADER_FILL);
     let headers = ["Item", "Reference", "Quantity", "Amount"];
     for (c, h) in headers.iter().enumerate() {
@@ -509,9 +509,13 @@ fn table(canvas: &mut Canvas, styles: &Styles, flow: &mut Flow, rng: &mut Rng) {
     let total_text = format!("Total {}", money(sum));
     let total_width = styles.body_bold.measure(&total_text);
     let total_baseline = bottom + styles.mm(1.5) + styles.body.ascent();
-    styles
-        .body_bold
-        .draw(canvas, right - pad - total_width, total_baseline, &total_text, INK);
+    styles.body_bold.draw(
+        canvas,
+        right - pad - total_width,
+        total_baseline,
+        &total_text,
+        INK,
+    );
     flow.baseline = total_baseline + styles.line_height + styles.mm(1.0);
 }
 
@@ -520,7 +524,7 @@ fn money(cents: u64) -> String {
     let units = (cents / 100).to_string();
     let mut grouped = String::new();
     for (i, digit) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
@@ -544,7 +548,13 @@ fn chart(canvas: &mut Canvas, styles: &Styles, flow: &mut Flow, rng: &mut Rng) {
     let plot_height = axis_y - plot_top - styles.small.ascent() - styles.mm(1.0);
     for level in [25u32, 50, 75, 100] {
         let y = axis_y - plot_height * f64::from(level) / 100.0;
-        canvas.hline(axis_x, axis_x + slot * bars as f64, y, styles.mm(0.12), Rgb(200, 198, 192));
+        canvas.hline(
+            axis_x,
+            axis_x + slot * bars as f64,
+            y,
+            styles.mm(0.12),
+            Rgb(200, 198, 192),
+        );
         let text = level.to_string();
         let w = styles.small.measure(&text);
         styles.small.draw(
@@ -559,8 +569,15 @@ fn chart(canvas: &mut Canvas, styles: &Styles, flow: &mut Flow, rng: &mut Rng) {
         let bar_height = plot_height * f64::from(v) / 100.0;
         let x = axis_x + slot * i as f64 + slot * 0.2;
         let colour = BAR_COLOURS[i % BAR_COLOURS.len()];
-        canvas.fill_rect(Rect::new(x, axis_y - bar_height, slot * 0.6, bar_height), colour);
-        let label = fitted(&styles.small, words::phrase(rng, 1, 1).as_str(), slot * 0.95);
+        canvas.fill_rect(
+            Rect::new(x, axis_y - bar_height, slot * 0.6, bar_height),
+            colour,
+        );
+        let label = fitted(
+            &styles.small,
+            words::phrase(rng, 1, 1).as_str(),
+            slot * 0.95,
+        );
         let lw = styles.small.measure(&label);
         styles.small.draw(
             canvas,
@@ -570,7 +587,13 @@ fn chart(canvas: &mut Canvas, styles: &Styles, flow: &mut Flow, rng: &mut Rng) {
             GRAY_INK,
         );
     }
-    canvas.hline(axis_x, axis_x + slot * bars as f64, axis_y, styles.mm(0.3), RULE_INK);
+    canvas.hline(
+        axis_x,
+        axis_x + slot * bars as f64,
+        axis_y,
+        styles.mm(0.3),
+        RULE_INK,
+    );
     canvas.vline(axis_x, plot_top, axis_y, styles.mm(0.3), RULE_INK);
     let caption = format!("Figure 2. {}.", words::phrase(rng, 3, 6));
     let caption = fitted(&styles.small, &caption, flow.right - flow.left);

@@ -112,7 +112,13 @@ pub(crate) fn dust(canvas: &mut Canvas, seed: u64, noise: f32, keep_clear: Optio
         let shade = rng.range_u32(40, 110) as u8;
         let opacity = rng.range_f64(0.6, 0.95);
         if !clear(x, y) {
-            canvas.fill_disc(x, y, radius, Rgb(shade, shade, shade.saturating_add(4)), opacity);
+            canvas.fill_disc(
+                x,
+                y,
+                radius,
+                Rgb(shade, shade, shade.saturating_add(4)),
+                opacity,
+            );
         }
     }
     if rng.chance(noise * 0.7) {

@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The embedded photograph (JPEG).
-static PHOTO_JPEG: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/coffee.jpg"));
+static PHOTO_JPEG: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/coffee.jpg"));
 
 /// Crops of the photo, as fractions `(left, top, width, height)`.
 const CROPS: [(f64, f64, f64, f64); 8] = [
@@ -58,9 +59,12 @@ pub(crate) fn aspect(index: usize) -> f64 {
     f64::from(w) / f64::from(h)
 }
 
+/// Scaled crops by (crop index, width, height).
+type ScaledCache = Mutex<HashMap<(usize, u32, u32), Arc<RgbImage>>>;
+
 /// Crop `index` resized to `width x height`, shared through a cache.
 pub(crate) fn scaled(index: usize, width: u32, height: u32) -> Arc<RgbImage> {
-    static CACHE: OnceLock<Mutex<HashMap<(usize, u32, u32), Arc<RgbImage>>>> = OnceLock::new();
+    static CACHE: OnceLock<ScaledCache> = OnceLock::new();
     let key = (index % CROP_COUNT, width.max(1), height.max(1));
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(hit) = cache
@@ -73,8 +77,15 @@ pub(crate) fn scaled(index: usize, width: u32, height: u32) -> Arc<RgbImage> {
     // Resize outside the lock: other pages may render meanwhile.
     let (x, y, w, h) = crop_pixels(key.0);
     let cropped = imageops::crop_imm(source(), x, y, w, h).to_image();
-    let resized = Arc::new(imageops::resize(&cropped, key.1, key.2, FilterType::Triangle));
-    let mut map = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let resized = Arc::new(imageops::resize(
+        &cropped,
+        key.1,
+        key.2,
+        FilterType::Triangle,
+    ));
+    let mut map = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if map.len() >= 32 {
         map.clear();
     }
@@ -98,7 +109,13 @@ pub(crate) enum Tone {
 
 impl Tone {
     /// The tones in the order prints use them.
-    pub(crate) const ALL: [Tone; 5] = [Tone::Natural, Tone::Sepia, Tone::Warm, Tone::Mono, Tone::Faded];
+    pub(crate) const ALL: [Tone; 5] = [
+        Tone::Natural,
+        Tone::Sepia,
+        Tone::Warm,
+        Tone::Mono,
+        Tone::Faded,
+    ];
 
     /// `colour` with this tone applied.
     pub(crate) fn apply(self, c: Rgb) -> Rgb {
@@ -110,9 +127,11 @@ impl Tone {
             Tone::Warm => Rgb(to(r * 1.06 + 6.0), to(g * 1.0 + 2.0), to(b * 0.85)),
             Tone::Mono => Rgb(to(l), to(l), to(l)),
             Tone::Sepia => Rgb(to(l * 1.07 + 12.0), to(l * 0.93 + 6.0), to(l * 0.72)),
-            Tone::Faded => {
-                Rgb(to(r * 0.78 + 40.0), to(g * 0.80 + 40.0), to(b * 0.80 + 48.0))
-            }
+            Tone::Faded => Rgb(
+                to(r * 0.78 + 40.0),
+                to(g * 0.80 + 40.0),
+                to(b * 0.80 + 48.0),
+            ),
         }
     }
 }

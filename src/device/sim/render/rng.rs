@@ -79,7 +79,7 @@ impl Rng {
             return low;
         }
         let span = u64::from(high - low) + 1;
-        low + ((self.next_u64() >> 32) * span >> 32) as u32
+        low + (((self.next_u64() >> 32) * span) >> 32) as u32
     }
 
     /// An index into a slice of `len` elements (0 when `len` is 0).
@@ -87,7 +87,7 @@ impl Rng {
         if len == 0 {
             return 0;
         }
-        ((self.next_u64() >> 32) * len as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * len as u64) >> 32) as usize
     }
 
     /// True with probability `p`.

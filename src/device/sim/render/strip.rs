@@ -16,8 +16,9 @@
 //! top third of the page, row by row, for the start guard's 3:1:1 pattern,
 //! takes the module pitch from the guard, looks for the end guard near where
 //! the strip should end, turns the runs in between into modules by rounding
-//! their edges to the pitch, and accepts a payload whose guards and checksum
-//! match on two rows. It then tries again on the page turned 180 degrees.
+//! their edges to the pitch (every edge must lie near the module grid, which
+//! text rarely does), and accepts a payload whose guards and checksum match
+//! on two rows. It then tries again on the page turned 180 degrees.
 //! Skewed pages are not handled.
 
 use super::canvas::{Canvas, Rect, Rgb};
@@ -186,17 +187,27 @@ fn runs_of(row: &[u8], runs: &mut Vec<Run>) {
     }
 }
 
+/// Largest distance (in modules) an edge may lie from the module grid.
+const EDGE_SLACK: f64 = 0.35;
+
 /// Turns the runs from a strip's first pixel (`origin`) to its last into
 /// modules by rounding every edge to the nearest multiple of `pitch`.
-fn modules_from_runs(runs: &[Run], origin: f64, pitch: f64) -> [bool; MODULES] {
+/// `None` when an edge lies far off that grid: the runs are not a strip
+/// (text often looks like one for a few runs) or were misread.
+fn modules_from_runs(runs: &[Run], origin: f64, pitch: f64) -> Option<[bool; MODULES]> {
     let mut modules = [false; MODULES];
-    let edge = |x: usize| (((x as f64 - origin) / pitch).round().max(0.0) as usize).min(MODULES);
+    let grid = |x: usize| -> Option<usize> {
+        let at = (x as f64 - origin) / pitch;
+        let nearest = at.round();
+        ((at - nearest).abs() <= EDGE_SLACK).then(|| (nearest.max(0.0) as usize).min(MODULES))
+    };
     for run in runs {
-        for m in &mut modules[edge(run.start)..edge(run.end()).max(edge(run.start))] {
+        let (start, end) = (grid(run.start)?, grid(run.end())?);
+        for m in &mut modules[start..end.max(start)] {
             *m = run.black;
         }
     }
-    modules
+    Some(modules)
 }
 
 /// Whether `len` is `modules` module widths of `pitch`, give or take.
@@ -226,7 +237,9 @@ fn decode_row(row: &[u8], runs: &mut Vec<Run>) -> Option<IndexStrip> {
         }
         let origin = a.start as f64;
         let expected_end = origin + MODULES as f64 * pitch;
-        let tolerance = MODULES as f64 * pitch * 0.12 + 2.0;
+        // The guard gives the pitch to within about two pixels over five
+        // modules; blur and compression add a little on top.
+        let tolerance = MODULES as f64 * (2.0 / 5.0 + pitch * 0.04) + 2.0;
         for j in i + 3..runs.len() {
             let last = runs[j];
             let end = last.end() as f64;
@@ -237,12 +250,15 @@ fn decode_row(row: &[u8], runs: &mut Vec<Run>) -> Option<IndexStrip> {
                 continue;
             }
             let pitch = (end - origin) / MODULES as f64;
-            if !about(last.len, 3.0, pitch) {
+            // The end guard closes with three black modules and a quiet zone.
+            let quiet_after = runs.get(j + 1).is_none_or(|r| r.len as f64 >= 1.5 * pitch);
+            if !about(last.len, 3.0, pitch) || !quiet_after {
                 continue;
             }
-            let modules = modules_from_runs(&runs[i..=j], origin, pitch);
-            if let Some(strip) = IndexStrip::from_modules(&modules) {
-                return Some(strip);
+            let strip = modules_from_runs(&runs[i..=j], origin, pitch)
+                .and_then(|modules| IndexStrip::from_modules(&modules));
+            if strip.is_some() {
+                return strip;
             }
         }
     }

@@ -65,10 +65,12 @@ impl Face {
         static BOLD: OnceLock<FontRef<'static>> = OnceLock::new();
         match self {
             Face::Regular => REGULAR.get_or_init(|| {
-                FontRef::try_from_slice(REGULAR_TTF).expect("bundled DejaVuSans.ttf is a valid font")
+                FontRef::try_from_slice(REGULAR_TTF)
+                    .expect("bundled DejaVuSans.ttf is a valid font")
             }),
             Face::Bold => BOLD.get_or_init(|| {
-                FontRef::try_from_slice(BOLD_TTF).expect("bundled DejaVuSans-Bold.ttf is a valid font")
+                FontRef::try_from_slice(BOLD_TTF)
+                    .expect("bundled DejaVuSans-Bold.ttf is a valid font")
             }),
         }
     }
