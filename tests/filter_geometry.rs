@@ -23,7 +23,7 @@ fn document(dpi: u32, mode: ColorMode, skew_deg: f64, seed: u64) -> Page {
         skew_deg,
         seed,
         number: (seed % 7) as u32 + 1,
-        side: if seed % 2 == 0 {
+        side: if seed.is_multiple_of(2) {
             Side::Front
         } else {
             Side::Back
@@ -576,6 +576,50 @@ fn an_empty_glass_has_no_photos() {
     })
     .page;
     assert!(detect_regions(&page).is_empty());
+}
+
+// ---------------------------------------------------------------- robustness
+
+#[test]
+fn degenerate_pages_never_panic() {
+    for format in [PixelFormat::Rgb8, PixelFormat::Gray8, PixelFormat::Bw1] {
+        for (w, h, dpi) in [
+            (0, 0, 300),
+            (0, 5, 300),
+            (5, 0, 300),
+            (1, 1, 0),
+            (3, 2, 75),
+            (9, 700, 600),
+        ] {
+            let page = Page::filled(w, h, format, dpi, 0x55);
+            let label = format!("{format:?} {w}x{h} at {dpi} dpi");
+            let _ = detect_skew(&page);
+            let (same, _) = deskew(&page);
+            assert_eq!(same.header, page.header, "{label}");
+            let turned = rotate_by(&page, 7.0, [255; 3]);
+            assert_eq!(turned.header, page.header, "{label}");
+            let _ = paper_colour(&page);
+            if let Some(rect) = detect_paper(&page) {
+                let _ = crop(&page, snap_to_standard(rect, dpi, dpi));
+            }
+            for region in detect_regions(&page) {
+                let _ = extract_region(&page, &region);
+            }
+            let cut = crop(
+                &page,
+                Rect {
+                    x: 1,
+                    y: 1,
+                    width: 4,
+                    height: u32::MAX,
+                },
+            );
+            assert_eq!(
+                cut.data.len(),
+                cut.header.row_bytes() * cut.height() as usize
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------- fixtures

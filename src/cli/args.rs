@@ -7,6 +7,7 @@
 //! subcommands, which report such conflicts as usage errors too.
 
 use crate::device::DeviceId;
+use crate::filter::{BlankAction, FilterSettings, Rotation, Threshold};
 use crate::output::{FileFormat, OutputPattern};
 use crate::transfer::{ColorMode, Source};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -109,6 +110,89 @@ pub struct ScanArgs {
     /// Print machine-readable events on stdout, one JSON object per line.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub events: Option<EventsArg>,
+
+    /// Image filters applied to every page.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// The image-filter options of `streamscan scan`. Every one is off (or
+/// neutral) by default, and then pages are written exactly as the device
+/// sent them.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Brightness, -1000 to 1000 (0 = unchanged; 1000 = white).
+    #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i32).range(-1000..=1000))]
+    pub brightness: i32,
+
+    /// Contrast, -1000 to 1000 (0 = unchanged; -1000 = flat gray, 1000 = hard
+    /// black and white around mid-gray).
+    #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i32).range(-1000..=1000))]
+    pub contrast: i32,
+
+    /// Gamma, 0.1 to 10 (1 = unchanged; above 1 brightens mid-tones).
+    #[arg(long, value_name = "G", default_value_t = 1.0, value_parser = parse_gamma)]
+    pub gamma: f32,
+
+    /// Black and white: gray levels below N (0 to 255) become black; `auto`
+    /// picks the level from each page's histogram (Otsu's method).
+    #[arg(long, value_name = "auto|N", value_parser = parse_threshold)]
+    pub threshold: Option<Threshold>,
+
+    /// Turn every page clockwise by this many degrees (`90`: the top edge
+    /// goes to the right; WIA's LANDSCAPE is `270`).
+    #[arg(long, value_enum, value_name = "DEGREES", default_value_t = RotateArg::R0)]
+    pub rotate: RotateArg,
+
+    /// Turn the back sides of duplex sheets by a further 180 degrees (for
+    /// sheets printed to be turned over the short edge).
+    #[arg(long)]
+    pub rotate_back: bool,
+
+    /// Straighten pages that went through the scanner at an angle.
+    #[arg(long)]
+    pub deskew: bool,
+
+    /// Crop each page to the paper's edges.
+    #[arg(long)]
+    pub autocrop: bool,
+
+    /// Detect blank pages: `flag` reports them and keeps them, `drop` leaves
+    /// them out (they use no page number).
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub blank: Option<BlankArg>,
+
+    /// How readily a page counts as blank, 0 to 1 (higher: more pages do).
+    #[arg(long, value_name = "S", default_value_t = FilterSettings::default().blank_sensitivity,
+          value_parser = parse_sensitivity, requires = "blank")]
+    pub blank_sensitivity: f32,
+
+    /// Remove isolated specks (dust) from black-and-white pages (`--mode bw`
+    /// or `--threshold`).
+    #[arg(long)]
+    pub despeckle: bool,
+}
+
+impl FilterArgs {
+    /// The filter settings these options ask for.
+    pub fn settings(&self) -> FilterSettings {
+        FilterSettings {
+            brightness: self.brightness,
+            contrast: self.contrast,
+            gamma: self.gamma,
+            threshold: self.threshold,
+            rotation: self.rotate.into(),
+            rotate_back: self.rotate_back,
+            deskew: self.deskew,
+            autocrop: self.autocrop,
+            blank: self.blank.map(BlankAction::from),
+            blank_sensitivity: self.blank_sensitivity,
+            despeckle: self.despeckle,
+        }
+    }
 }
 
 /// Arguments of `streamscan ls`.
@@ -233,6 +317,52 @@ impl From<FormatArg> for FileFormat {
     }
 }
 
+/// `--rotate` values: clockwise degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RotateArg {
+    /// No rotation.
+    #[value(name = "0")]
+    R0,
+    /// A quarter turn clockwise: the top edge goes to the right.
+    #[value(name = "90")]
+    R90,
+    /// Upside down.
+    #[value(name = "180")]
+    R180,
+    /// A quarter turn counter-clockwise (WIA's LANDSCAPE).
+    #[value(name = "270")]
+    R270,
+}
+
+impl From<RotateArg> for Rotation {
+    fn from(value: RotateArg) -> Rotation {
+        match value {
+            RotateArg::R0 => Rotation::None,
+            RotateArg::R90 => Rotation::Cw90,
+            RotateArg::R180 => Rotation::Cw180,
+            RotateArg::R270 => Rotation::Cw270,
+        }
+    }
+}
+
+/// `--blank` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlankArg {
+    /// Keep blank pages and report them.
+    Flag,
+    /// Leave blank pages out.
+    Drop,
+}
+
+impl From<BlankArg> for BlankAction {
+    fn from(value: BlankArg) -> BlankAction {
+        match value {
+            BlankArg::Flag => BlankAction::Flag,
+            BlankArg::Drop => BlankAction::Drop,
+        }
+    }
+}
+
 /// `--events` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EventsArg {
@@ -245,6 +375,46 @@ fn parse_device_id(text: &str) -> Result<String, String> {
     DeviceId::parse(text)
         .map(|_| text.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// Accepts a gamma from 0.1 to 10.
+fn parse_gamma(text: &str) -> Result<f32, String> {
+    let gamma: f32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.1..=10.0).contains(&gamma) {
+        Ok(gamma)
+    } else {
+        Err(format!("{text} is outside 0.1..10"))
+    }
+}
+
+/// Accepts `auto` or a gray level from 0 to 255.
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(Threshold::Auto);
+    }
+    let level: i64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is neither `auto` nor a gray level (0..255)"))?;
+    u8::try_from(level)
+        .map(Threshold::Fixed)
+        .map_err(|_| format!("{level} is outside 0..255"))
+}
+
+/// Accepts a blank-detection sensitivity from 0 to 1.
+fn parse_sensitivity(text: &str) -> Result<f32, String> {
+    let value: f32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{text} is outside 0..1"))
+    }
 }
 
 /// Accepts an output pattern that parses.
@@ -292,6 +462,119 @@ mod tests {
             let err = Cli::try_parse_from(args).expect_err("must be refused");
             assert_eq!(err.exit_code(), 2, "{args:?}");
         }
+    }
+
+    fn scan_args(args: &[&str]) -> ScanArgs {
+        let all: Vec<&str> = ["streamscan", "scan"].iter().chain(args).copied().collect();
+        let cli = Cli::try_parse_from(all).expect("parses");
+        match cli.command {
+            Some(CliCommand::Scan(scan)) => scan,
+            other => panic!("not a scan: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn filters_default_to_neutral() {
+        let settings = scan_args(&[]).filter.settings();
+        assert_eq!(settings, FilterSettings::default());
+        assert!(settings.is_neutral());
+    }
+
+    #[test]
+    fn filter_flags_map_into_filter_settings() {
+        let settings = scan_args(&[
+            "--brightness",
+            "-250",
+            "--contrast=300",
+            "--gamma",
+            "1.8",
+            "--threshold",
+            "auto",
+            "--rotate",
+            "270",
+            "--rotate-back",
+            "--deskew",
+            "--autocrop",
+            "--blank",
+            "drop",
+            "--blank-sensitivity",
+            "0.8",
+            "--despeckle",
+        ])
+        .filter
+        .settings();
+        assert_eq!(
+            settings,
+            FilterSettings {
+                brightness: -250,
+                contrast: 300,
+                gamma: 1.8,
+                threshold: Some(Threshold::Auto),
+                rotation: Rotation::Cw270,
+                rotate_back: true,
+                deskew: true,
+                autocrop: true,
+                blank: Some(BlankAction::Drop),
+                blank_sensitivity: 0.8,
+                despeckle: true,
+            }
+        );
+        // WIA's LANDSCAPE (90 degrees counter-clockwise) is --rotate 270.
+        assert_eq!(settings.rotation.wia_value(), 1);
+        let settings = scan_args(&["--threshold", "128", "--rotate", "90", "--blank", "flag"])
+            .filter
+            .settings();
+        assert_eq!(settings.threshold, Some(Threshold::Fixed(128)));
+        assert_eq!(settings.rotation, Rotation::Cw90);
+        assert_eq!(settings.blank, Some(BlankAction::Flag));
+        assert_eq!(settings.blank_sensitivity, 0.5);
+    }
+
+    #[test]
+    fn filter_values_out_of_range_are_usage_errors() {
+        for args in [
+            &["--brightness", "1001"][..],
+            &["--brightness", "-1001"],
+            &["--contrast", "5000"],
+            &["--gamma", "0.05"],
+            &["--gamma", "11"],
+            &["--gamma", "NaN"],
+            &["--threshold", "256"],
+            &["--threshold", "-1"],
+            &["--threshold", "half"],
+            &["--rotate", "45"],
+            &["--rotate", "-90"],
+            &["--blank", "maybe"],
+            &["--blank", "flag", "--blank-sensitivity", "1.5"],
+            &["--blank", "flag", "--blank-sensitivity", "-0.1"],
+            // A sensitivity without blank detection would do nothing.
+            &["--blank-sensitivity", "0.3"],
+        ] {
+            let all: Vec<&str> = ["streamscan", "scan"].iter().chain(args).copied().collect();
+            let err = Cli::try_parse_from(&all).expect_err("must be refused");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+        // The ends of each range are accepted.
+        let edges = scan_args(&[
+            "--brightness",
+            "-1000",
+            "--contrast",
+            "1000",
+            "--gamma",
+            "10",
+            "--threshold",
+            "0",
+            "--blank",
+            "flag",
+            "--blank-sensitivity",
+            "1",
+        ]);
+        assert_eq!(edges.filter.settings().brightness, -1000);
+        assert_eq!(scan_args(&["--gamma", "0.1"]).filter.gamma, 0.1);
+        assert_eq!(
+            scan_args(&["--threshold", "255"]).filter.threshold,
+            Some(Threshold::Fixed(255))
+        );
     }
 
     #[test]

@@ -187,6 +187,7 @@ pub fn run(args: &ScanArgs) -> Exit {
         format,
         quality: args.quality.unwrap_or(defaults.quality),
         multipage: matches!(target, Target::Document(_)),
+        filter: args.filter.settings(),
         ..defaults
     };
     let document = matches!(target, Target::Document(_));
@@ -310,6 +311,8 @@ fn observe(
         | Event::Uploaded { .. }
         | Event::Items { .. }
         | Event::Trace { .. }
+        | Event::PreviewRendered { .. }
+        | Event::Regions { .. }
         | Event::JobFinished { .. } => {}
     }
 }

@@ -71,6 +71,8 @@ impl Session {
             progress_interval: Duration::from_millis(200),
             // Nobody looks at the live preview here: keep it tiny.
             preview_width: 32,
+            // Nor re-filters pages afterwards: no preview cache.
+            cache_pages: 0,
             ..EngineConfig::default()
         };
         Session {

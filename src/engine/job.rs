@@ -10,7 +10,8 @@ use crate::clock::{CancelToken, SharedClock};
 use crate::device;
 use crate::output::file::FileDestination;
 use crate::output::naming::OutputPattern;
-use crate::raster::{Band, PageHeader};
+use crate::filter::{PageKey, PreviewCache};
+use crate::raster::{Band, Page, PageHeader};
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
     DriverError, Flow, Interrupted, Item, ItemFlags, MessageKind, Outcome, PageData, PageEnd,
@@ -84,6 +85,8 @@ pub(crate) struct Worker {
     pub(crate) cancel: CancelToken,
     pub(crate) stop_after_page: Arc<AtomicBool>,
     pub(crate) answers: Receiver<(QuestionId, StatusAnswer)>,
+    /// Where unfiltered pages go (None: no preview cache).
+    pub(crate) cache: Option<Arc<Mutex<PreviewCache>>>,
 }
 
 fn open_error(error: impl std::fmt::Display, code: StatusCode) -> TransferError {
@@ -96,31 +99,42 @@ fn open_error(error: impl std::fmt::Display, code: StatusCode) -> TransferError 
 }
 
 impl Worker {
-    pub(crate) fn run(self, work: Work) {
+    /// Runs `work` on `driver` (opening the device when the coordinator
+    /// has none open) and gives the device back for the next job.
+    pub(crate) fn run(self, work: Work, driver: Option<Box<dyn Driver>>) -> Option<Box<dyn Driver>> {
         self.sink.send(Event::JobStarted {
             job: self.job,
             device: self.device.clone(),
         });
-        let driver = match device::open(&self.device) {
-            Ok(driver) => driver,
-            Err(e) => {
-                let code = match &e {
-                    device::DeviceOpenError::Id(_) => StatusCode::INVALID_COMMAND,
-                    device::DeviceOpenError::Driver(d) => d.code(),
-                };
-                self.finish(Err(open_error(
-                    format!("cannot open device {}: {e}", self.device),
-                    code,
-                )));
-                return;
-            }
+        let mut driver = match driver {
+            Some(driver) => driver,
+            None => match device::open(&self.device) {
+                Ok(driver) => driver,
+                Err(e) => {
+                    let code = match &e {
+                        device::DeviceOpenError::Id(_) => StatusCode::INVALID_COMMAND,
+                        device::DeviceOpenError::Driver(d) => d.code(),
+                    };
+                    self.finish(Err(open_error(
+                        format!("cannot open device {}: {e}", self.device),
+                        code,
+                    )));
+                    return None;
+                }
+            },
         };
+        let result = self.work(work, driver.as_mut());
+        self.finish(result);
+        Some(driver)
+    }
+
+    fn work(&self, work: Work, driver: &mut dyn Driver) -> Result<JobSummary, TransferError> {
         let mut driver = CountingDriver {
             inner: driver,
             device: self.device.clone(),
             stats: self.stats.clone(),
         };
-        let result = match work {
+        match work {
             Work::Scan {
                 settings,
                 output,
@@ -147,8 +161,7 @@ impl Worker {
                     files: Vec::new(),
                 })
             }
-        };
-        self.finish(result);
+        }
     }
 
     fn finish(&self, result: Result<JobSummary, TransferError>) {
@@ -203,6 +216,8 @@ impl Worker {
             max_width: self.config.preview_width,
             document,
             state: Mutex::new(None),
+            cache: self.cache.clone(),
+            raw: Mutex::new(None),
         });
         let mut handler = EngineHandler {
             job: self.job,
@@ -586,10 +601,23 @@ struct JobObserver {
     max_width: u32,
     document: Option<PathBuf>,
     state: Mutex<Option<(u32, Side, Downscaler)>>,
+    /// The preview cache, and the unfiltered page being assembled for it.
+    cache: Option<Arc<Mutex<PreviewCache>>>,
+    raw: Mutex<Option<(Side, Page)>>,
 }
 
 impl PageObserver for JobObserver {
     fn page_data(&self, page: u32, side: Side, header: &PageHeader) {
+        if self.cache.is_some() {
+            let start = Page {
+                header: PageHeader {
+                    height: Some(0),
+                    ..*header
+                },
+                data: Vec::with_capacity(header.row_bytes() * header.height.unwrap_or(0) as usize),
+            };
+            *lock(&self.raw) = Some((side, start));
+        }
         let downscaler = Downscaler::new(page, *header, self.max_width);
         let preview_size = downscaler.size();
         *lock(&self.state) = Some((page, side, downscaler));
@@ -602,7 +630,13 @@ impl PageObserver for JobObserver {
         });
     }
 
-    fn raw_band(&self, _page: u32, _band: &Band) {}
+    fn raw_band(&self, _page: u32, band: &Band) {
+        if let Some((_, page)) = lock(&self.raw).as_mut() {
+            page.data.extend_from_slice(&band.data);
+            let rows = page.height() + band.rows;
+            page.header.height = Some(rows);
+        }
+    }
 
     fn filtered_band(&self, band: &Band) {
         let preview = lock(&self.state)
@@ -618,6 +652,16 @@ impl PageObserver for JobObserver {
 
     fn page_end(&self, page: u32, end: PageEnd) {
         let state = lock(&self.state).take();
+        let raw = lock(&self.raw).take();
+        if let (Some(cache), Some((side, unfiltered)), PageEnd::Kept { .. }) =
+            (&self.cache, raw, end)
+        {
+            let key = PageKey {
+                job: self.job,
+                page,
+            };
+            lock(cache).insert(key, side, unfiltered);
+        }
         match end {
             PageEnd::Kept { blank } => {
                 let side = state.as_ref().map(|s| s.1).unwrap_or_default();
@@ -657,13 +701,13 @@ impl PageObserver for JobObserver {
 }
 
 /// Wraps a device to count its acquisitions and the bytes it sends.
-struct CountingDriver {
-    inner: Box<dyn Driver>,
+struct CountingDriver<'a> {
+    inner: &'a mut dyn Driver,
     device: String,
     stats: EngineStats,
 }
 
-impl Driver for CountingDriver {
+impl Driver for CountingDriver<'_> {
     fn info(&self) -> DeviceInfo {
         self.inner.info()
     }

@@ -16,12 +16,17 @@
 mod job;
 mod preview;
 mod stats;
+mod studio;
 
 pub use job::{OutputTarget, Progress, Stage};
+pub use studio::{ExportPage, FoundRegion, RenderedPreview};
 pub use preview::PreviewBand;
 pub use stats::{DeviceStats, EngineStats};
 
 use crate::clock::{CancelToken, SharedClock, SystemClock};
+use crate::filter::{FilterSettings, PageKey, PreviewCache};
+use crate::output::FileFormat;
+use crate::transfer::Driver;
 use crate::raster::PageHeader;
 use crate::transfer::{
     DeviceStatus, Item, Outcome, ScanSettings, Side, StatusAnswer, Totals, Trace, TransferError,
@@ -62,6 +67,10 @@ pub struct EngineConfig {
     /// before the job finishes (tests run the shared checker over it). Off
     /// by default: a trace grows with every band of a long job.
     pub keep_traces: bool,
+    /// Pages the preview cache keeps (unfiltered, for re-filtering without
+    /// rescanning; the two newest in memory, the rest in temp files).
+    /// 0 turns the cache off (the CLI needs none).
+    pub cache_pages: usize,
 }
 
 impl Default for EngineConfig {
@@ -73,6 +82,7 @@ impl Default for EngineConfig {
             preview_width: 1024,
             event_capacity: 4096,
             keep_traces: false,
+            cache_pages: 100,
         }
     }
 }
@@ -134,6 +144,51 @@ pub enum Command {
     StopAfterPage {
         /// The job.
         job: JobId,
+    },
+    /// Re-renders a cached page with `settings`, downscaled to fit the
+    /// box, with no device I/O. Answered by [`Event::PreviewRendered`];
+    /// for one page the latest request wins.
+    RenderPreview {
+        /// Echoed in the answer.
+        request: u64,
+        /// The cached page.
+        key: PageKey,
+        /// Filter settings to apply.
+        settings: FilterSettings,
+        /// Largest width of the rendering.
+        max_width: u32,
+        /// Largest height of the rendering.
+        max_height: u32,
+    },
+    /// Writes cached pages again, filtered with `settings` and turned by
+    /// their own rotation (after page-strip edits). Ends with
+    /// [`Event::JobFinished`] for `job`.
+    Export {
+        /// The export's job id.
+        job: JobId,
+        /// Pages in the order to write them.
+        pages: Vec<ExportPage>,
+        /// Filter settings.
+        settings: FilterSettings,
+        /// File format.
+        format: FileFormat,
+        /// JPEG quality.
+        quality: u8,
+        /// Where to write.
+        output: OutputTarget,
+    },
+    /// Finds photos lying on a cached flatbed page. Answered by
+    /// [`Event::Regions`].
+    DetectRegions {
+        /// Echoed in the answer.
+        request: u64,
+        /// The cached flatbed page.
+        key: PageKey,
+    },
+    /// Drops a cached page, or every cached page (`None`).
+    ForgetPages {
+        /// The page, or all.
+        key: Option<PageKey>,
     },
     /// A person's answer to a question.
     Answer {
@@ -289,6 +344,24 @@ pub enum Event {
         /// The tree, or why it could not be read.
         result: Result<Item, String>,
     },
+    /// A cached page re-rendered with new filter settings.
+    PreviewRendered {
+        /// The request this answers.
+        request: u64,
+        /// The page.
+        key: PageKey,
+        /// The rendering, or why there is none.
+        result: Result<RenderedPreview, String>,
+    },
+    /// Photos found on a cached flatbed page.
+    Regions {
+        /// The request this answers.
+        request: u64,
+        /// The page.
+        key: PageKey,
+        /// The photos, or why none could be looked for.
+        result: Result<Vec<FoundRegion>, String>,
+    },
     /// The message trace of a download (only with
     /// [`EngineConfig::keep_traces`]), right before [`Event::JobFinished`].
     Trace {
@@ -327,6 +400,7 @@ impl Event {
             | Event::Items { job, .. }
             | Event::Trace { job, .. }
             | Event::JobFinished { job, .. } => *job,
+            Event::PreviewRendered { key, .. } | Event::Regions { key, .. } => key.job,
         }
     }
 }
@@ -355,7 +429,11 @@ pub(crate) struct JobControl {
 
 enum Internal {
     Front(Command),
-    Finished { device: String, job: JobId },
+    Finished {
+        device: String,
+        job: JobId,
+        driver: Option<Box<dyn Driver>>,
+    },
     Shutdown,
 }
 
@@ -389,6 +467,7 @@ pub struct Engine {
     commands: Sender<Internal>,
     events: Receiver<Event>,
     stats: EngineStats,
+    cache: Arc<Mutex<PreviewCache>>,
     coordinator: Option<thread::JoinHandle<()>>,
 }
 
@@ -402,6 +481,14 @@ impl Engine {
             tx: event_tx,
             waker,
         };
+        let cache = Arc::new(Mutex::new(PreviewCache::new(2, config.cache_pages.max(1))));
+        let (studio_tx, studio_rx) = crossbeam_channel::unbounded();
+        let studio_cache = cache.clone();
+        let studio_sink = sink.clone();
+        let studio = thread::Builder::new()
+            .name(String::from("streamscan-studio"))
+            .spawn(move || studio::run(studio_rx, studio_cache, studio_sink))
+            .ok();
         let coordinator = Coordinator {
             config,
             sink,
@@ -411,6 +498,10 @@ impl Engine {
             queues: HashMap::new(),
             running: Arc::new(Mutex::new(HashMap::new())),
             workers: Vec::new(),
+            devices: HashMap::new(),
+            cache: cache.clone(),
+            studio: Some(studio_tx),
+            studio_thread: studio,
         };
         let handle = thread::Builder::new()
             .name(String::from("streamscan-engine"))
@@ -420,6 +511,7 @@ impl Engine {
             commands: command_tx,
             events: event_rx,
             stats,
+            cache,
             coordinator: handle,
         }
     }
@@ -438,6 +530,14 @@ impl Engine {
     /// Per-device statistics (acquisitions, bytes read).
     pub fn stats(&self) -> &EngineStats {
         &self.stats
+    }
+
+    /// Keys of the pages the preview cache holds, oldest first.
+    pub fn cached_pages(&self) -> Vec<PageKey> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .keys()
     }
 }
 
@@ -466,6 +566,12 @@ struct Coordinator {
     queues: HashMap<String, VecDeque<Pending>>,
     running: Arc<Mutex<HashMap<JobId, JobControl>>>,
     workers: Vec<thread::JoinHandle<()>>,
+    /// Devices kept open between jobs (a device is used by one job at a
+    /// time: it is taken out while a job runs).
+    devices: HashMap<String, Box<dyn Driver>>,
+    cache: Arc<Mutex<PreviewCache>>,
+    studio: Option<Sender<studio::StudioWork>>,
+    studio_thread: Option<thread::JoinHandle<()>>,
 }
 
 impl Coordinator {
@@ -473,7 +579,14 @@ impl Coordinator {
         while let Ok(message) = commands.recv() {
             match message {
                 Internal::Front(command) => self.command(command),
-                Internal::Finished { device, job } => {
+                Internal::Finished {
+                    device,
+                    job,
+                    driver,
+                } => {
+                    if let Some(driver) = driver {
+                        self.devices.insert(device.clone(), driver);
+                    }
                     self.lock_running().remove(&job);
                     if self.busy.get(&device) == Some(&job) {
                         self.busy.remove(&device);
@@ -489,6 +602,16 @@ impl Coordinator {
         }
         for worker in self.workers.drain(..) {
             let _joined = worker.join();
+        }
+        self.studio = None;
+        if let Some(studio) = self.studio_thread.take() {
+            let _joined = studio.join();
+        }
+    }
+
+    fn studio(&self, work: studio::StudioWork) {
+        if let Some(studio) = &self.studio {
+            let _gone = studio.send(work);
         }
     }
 
@@ -578,6 +701,38 @@ impl Coordinator {
                     control.stop_after_page.store(true, Ordering::SeqCst);
                 }
             }
+            Command::RenderPreview {
+                request,
+                key,
+                settings,
+                max_width,
+                max_height,
+            } => self.studio(studio::StudioWork::Preview {
+                request,
+                key,
+                settings,
+                max_width,
+                max_height,
+            }),
+            Command::Export {
+                job,
+                pages,
+                settings,
+                format,
+                quality,
+                output,
+            } => self.studio(studio::StudioWork::Export {
+                job,
+                pages,
+                settings,
+                format,
+                quality,
+                output,
+            }),
+            Command::DetectRegions { request, key } => {
+                self.studio(studio::StudioWork::Regions { request, key })
+            }
+            Command::ForgetPages { key } => self.studio(studio::StudioWork::Forget { key }),
             Command::Answer {
                 job,
                 question,
@@ -626,7 +781,9 @@ impl Coordinator {
             cancel: control.cancel.clone(),
             stop_after_page: control.stop_after_page.clone(),
             answers: answer_rx,
+            cache: (self.config.cache_pages > 0).then(|| self.cache.clone()),
         };
+        let driver = self.devices.remove(device);
         self.lock_running().insert(job, control);
         self.busy.insert(device.to_string(), job);
         let done = self.commands.clone();
@@ -634,10 +791,11 @@ impl Coordinator {
         let spawned = thread::Builder::new()
             .name(format!("streamscan-job-{job}"))
             .spawn(move || {
-                worker.run(pending.work);
+                let driver = worker.run(pending.work, driver);
                 let _gone = done.send(Internal::Finished {
                     device: device_name,
                     job,
+                    driver,
                 });
             });
         match spawned {

@@ -6,10 +6,12 @@
 //! buffer one page ([`pipeline`]). The operations themselves are pure
 //! functions in [`ops`] and [`geometry`].
 
+pub mod cache;
 pub mod geometry;
 pub mod ops;
 pub mod pipeline;
 
+pub use cache::{PageKey, PreviewCache};
 pub use pipeline::{BandTap, Filter, PageReport, needs_whole_page, process_page, rotation_for};
 
 use serde::{Deserialize, Serialize};

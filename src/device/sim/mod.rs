@@ -301,6 +301,8 @@ impl SimDriver {
         sink: &mut dyn AcquireSink,
     ) -> Result<AcquireEnd, Stop> {
         let settings = &request.settings;
+        // Faults are numbered within a job: every job meets them again.
+        self.faults = self.options.faults.clone();
         let (lo, hi) = DPI_RANGE;
         if !(lo..=hi).contains(&settings.dpi) {
             return Err(Stop::Error(DriverError::InvalidSetting(format!(

@@ -201,7 +201,7 @@ fn inner_span(start: u32, end: u32, step: u32, limit: u32) -> Vec<u32> {
     } else {
         (start, end.min(limit))
     };
-    let stride = ((hi - lo) / 300).max(1);
+    let stride = (hi.saturating_sub(lo) / 300).max(1);
     (lo..hi).step_by(stride as usize).collect()
 }
 

@@ -7,8 +7,10 @@
 //! direction whose profile is sharpest (largest sum of squared differences
 //! between neighbouring bins, the criterion of Postl's method) wins.
 //! The search is coarse to fine: quarter-degree steps over the whole range
-//! on a subsample of the ink, then twentieth-degree steps on all of it,
-//! then a parabola through the best three.
+//! on a subsample of the ink (25 000 points at most), then twentieth-degree
+//! steps around the best one on more of it (150 000 points at most), then a
+//! parabola through the best three. A 300 dpi A4 page takes a few tens of
+//! milliseconds, most of it spent reducing the page.
 //!
 //! [`rotate_by`] turns the whole page with bicubic interpolation and keeps
 //! its size, [`paper_colour`] estimates what to fill uncovered corners
@@ -248,7 +250,9 @@ pub fn paper_colour(page: &Page) -> [u8; 3] {
 /// The whole page turned counter-clockwise by `degrees` about its centre,
 /// same size and format, bicubic interpolation; areas that come from
 /// outside the page (the corners) get `fill`. Black-and-white pages are
-/// turned in gray and thresholded again at 128.
+/// turned in gray and thresholded again at 128. Large pages are split
+/// between the available cores (about 0.1 s of processor time for a
+/// 300 dpi A4 page in gray, twice that in colour).
 pub fn rotate_by(page: &Page, degrees: f64, fill: [u8; 3]) -> Page {
     let (w, h) = (page.header.width, page.height());
     if degrees == 0.0 || !degrees.is_finite() {

@@ -252,12 +252,29 @@ fn sort_reading_order(regions: &mut [DetectedRegion]) {
 /// the print, resampled (bicubic) so that its edges are horizontal and
 /// vertical, `round(width) x round(height)` pixels, same format and
 /// resolution as the page. Parts outside the page come out white.
+///
+/// Sides are limited to the page's diagonal (nothing larger fits on the
+/// page), so a nonsensical region cannot exhaust memory; a region with a
+/// side that is not a finite number gives an empty (0 x 0) page.
 pub fn extract_region(page: &Page, region: &DetectedRegion) -> Page {
-    let width = region.width.round().max(1.0);
-    let height = region.height.round().max(1.0);
-    if !(width.is_finite() && height.is_finite()) {
+    let finite = [
+        region.x,
+        region.y,
+        region.width,
+        region.height,
+        region.angle_deg,
+    ]
+    .iter()
+    .all(|v| v.is_finite());
+    if !finite {
         return crop(page, Rect::default());
     }
+    let diagonal = f64::from(page.header.width)
+        .hypot(f64::from(page.height()))
+        .ceil()
+        .max(1.0);
+    let width = region.width.round().clamp(1.0, diagonal);
+    let height = region.height.round().clamp(1.0, diagonal);
     let map = Affine::straighten(region.x, region.y, width, height, region.angle_deg);
     let source = plane::eight_bit(page);
     let out = resample(&source, width as u32, height as u32, &map, [255; 3]);
@@ -321,6 +338,23 @@ mod tests {
                 height: 100
             }
         );
+    }
+
+    #[test]
+    fn nonsense_regions_give_small_pages_not_panics() {
+        let page = Page::filled(30, 20, PixelFormat::Bw1, 75, 0);
+        let huge = DetectedRegion {
+            width: 1e15,
+            height: 1e15,
+            ..region(10.0, 10.0)
+        };
+        let out = extract_region(&page, &huge);
+        assert_eq!((out.header.width, out.height()), (37, 37));
+        let broken = DetectedRegion {
+            angle_deg: f64::NAN,
+            ..region(10.0, 10.0)
+        };
+        assert_eq!(extract_region(&page, &broken).data.len(), 0);
     }
 
     #[test]

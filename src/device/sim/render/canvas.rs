@@ -31,6 +31,13 @@ fn alpha_of(cover: f64) -> u32 {
     (cover.clamp(0.0, 1.0) * 255.0 + 0.5) as u32
 }
 
+/// The whole-pixel span of a line `thickness` thick centred on `centre`.
+fn snapped(centre: f64, thickness: f64) -> (f64, f64) {
+    let t = thickness.round().max(1.0);
+    let start = (centre - t / 2.0).round();
+    (start, start + t)
+}
+
 /// A rectangle in pixels, `x0 <= x1`, `y0 <= y1`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Rect {
@@ -187,9 +194,11 @@ impl Canvas {
         let data = if channels == 1 {
             vec![fill.luma(); len]
         } else {
-            let mut data = vec![0u8; len];
-            for px in data.chunks_exact_mut(3) {
-                px.copy_from_slice(&[fill.0, fill.1, fill.2]);
+            // Fill one row pixel by pixel, then copy it row by row.
+            let row: Vec<u8> = [fill.0, fill.1, fill.2].repeat(width);
+            let mut data = Vec::with_capacity(len);
+            for _ in 0..height {
+                data.extend_from_slice(&row);
             }
             data
         };
@@ -268,32 +277,19 @@ impl Canvas {
         }
     }
 
-    /// Draws a horizontal line of `thickness` pixels centred on `y`.
+    /// Draws a horizontal line about `thickness` pixels thick centred on
+    /// `y`. Its edges snap to whole pixels (and it is at least one pixel
+    /// thick), so hairlines stay crisp and dark at low resolutions.
     pub(crate) fn hline(&mut self, x0: f64, x1: f64, y: f64, thickness: f64, colour: Rgb) {
-        let t = thickness.max(0.75);
-        self.fill_rect(
-            Rect {
-                x0,
-                y0: y - t / 2.0,
-                x1,
-                y1: y + t / 2.0,
-            },
-            colour,
-        );
+        let (y0, y1) = snapped(y, thickness);
+        self.fill_rect(Rect { x0, y0, x1, y1 }, colour);
     }
 
-    /// Draws a vertical line of `thickness` pixels centred on `x`.
+    /// Draws a vertical line about `thickness` pixels thick centred on `x`,
+    /// snapped like [`Canvas::hline`].
     pub(crate) fn vline(&mut self, x: f64, y0: f64, y1: f64, thickness: f64, colour: Rgb) {
-        let t = thickness.max(0.75);
-        self.fill_rect(
-            Rect {
-                x0: x - t / 2.0,
-                y0,
-                x1: x + t / 2.0,
-                y1,
-            },
-            colour,
-        );
+        let (x0, x1) = snapped(x, thickness);
+        self.fill_rect(Rect { x0, y0, x1, y1 }, colour);
     }
 
     /// Fills a disc, anti-aliased, at opacity `opacity` (0..1).

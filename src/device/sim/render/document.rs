@@ -24,7 +24,7 @@ const HEADING_INK: Rgb = Rgb(22, 34, 72);
 /// Colour of the large page label.
 const LABEL_INK: Rgb = Rgb(150, 32, 30);
 /// Captions, details and the footer.
-const GRAY_INK: Rgb = Rgb(88, 88, 94);
+const GRAY_INK: Rgb = Rgb(72, 72, 78);
 /// Table rules.
 const RULE_INK: Rgb = Rgb(60, 60, 66);
 /// The table's header row background.

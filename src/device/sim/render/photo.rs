@@ -59,6 +59,9 @@ pub(crate) fn aspect(index: usize) -> f64 {
     f64::from(w) / f64::from(h)
 }
 
+/// Most bytes of scaled crops kept at once (four crops at 1200 dpi fit).
+const CACHE_BYTES: usize = 160 << 20;
+
 /// Scaled crops by (crop index, width, height).
 type ScaledCache = Mutex<HashMap<(usize, u32, u32), Arc<RgbImage>>>;
 
@@ -86,7 +89,9 @@ pub(crate) fn scaled(index: usize, width: u32, height: u32) -> Arc<RgbImage> {
     let mut map = cache
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if map.len() >= 32 {
+    let held: usize = map.values().map(|image| image.as_raw().len()).sum();
+    if held + resized.as_raw().len() > CACHE_BYTES {
+        // Many sizes, or very large ones (1200 dpi): start over.
         map.clear();
     }
     map.entry(key).or_insert(resized).clone()
