@@ -298,7 +298,9 @@ fn observe(
         }
         Event::PageDropped { page, .. } => {
             emit(events::page_state(*page, "dropped"));
-            progress.note(&format!("a blank page was dropped (it would have been page {page})"));
+            progress.note(&format!(
+                "a blank page was dropped (it would have been page {page})"
+            ));
         }
         Event::JobQueued { device, ahead, .. } => {
             progress.note(&format!("waiting for {device}: {ahead} job(s) ahead"));

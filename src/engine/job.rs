@@ -8,15 +8,17 @@ use super::{
 };
 use crate::clock::{CancelToken, SharedClock};
 use crate::device;
+use crate::filter::geometry::detect_regions;
+use crate::filter::{PageKey, PreviewCache};
+use crate::transfer::ItemArea;
+use crate::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use crate::output::file::FileDestination;
 use crate::output::naming::OutputPattern;
-use crate::filter::{PageKey, PreviewCache};
 use crate::raster::{Band, Page, PageHeader};
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
     DriverError, Flow, Interrupted, Item, ItemFlags, MessageKind, Outcome, PageData, PageEnd,
-    PageGo,
-    PageObserver, PageStart, ScanSettings, Side, StatusAnswer, StatusCode, StatusFlow,
+    PageGo, PageObserver, PageStart, ScanSettings, Side, StatusAnswer, StatusCode, StatusFlow,
     StatusHandler, StatusOutcome, StreamAnswer, StreamRequest, Totals, Transfer, TransferCallback,
     TransferError, TransferMessage, TransferOptions, UploadSource,
 };
@@ -101,7 +103,11 @@ fn open_error(error: impl std::fmt::Display, code: StatusCode) -> TransferError 
 impl Worker {
     /// Runs `work` on `driver` (opening the device when the coordinator
     /// has none open) and gives the device back for the next job.
-    pub(crate) fn run(self, work: Work, driver: Option<Box<dyn Driver>>) -> Option<Box<dyn Driver>> {
+    pub(crate) fn run(
+        self,
+        work: Work,
+        driver: Option<Box<dyn Driver>>,
+    ) -> Option<Box<dyn Driver>> {
         self.sink.send(Event::JobStarted {
             job: self.job,
             device: self.device.clone(),
@@ -139,7 +145,8 @@ impl Worker {
                 settings,
                 output,
                 interactive,
-            } => self.scan(&mut driver, &settings, output, interactive),
+                regions,
+            } => self.scan(&mut driver, &settings, output, interactive, regions),
             Work::Upload { files, folder } => self.upload(&mut driver, &files, &folder),
             Work::Download {
                 item,
@@ -154,6 +161,7 @@ impl Worker {
                 self.sink.send(Event::Items {
                     job: self.job,
                     result: Ok(driver.items()),
+                    capabilities: Some(driver.capabilities()),
                 });
                 Ok(JobSummary {
                     outcome: Outcome::Completed,
@@ -188,14 +196,73 @@ impl Worker {
         }
     }
 
+    /// Scans with a low-resolution flatbed preview, finds the photos on
+    /// it and makes them region items of the flatbed; returns how many.
+    fn find_regions(
+        &self,
+        driver: &mut dyn Driver,
+        settings: &ScanSettings,
+    ) -> Result<usize, TransferError> {
+        let preview = ScanSettings {
+            source: crate::transfer::Source::Flatbed,
+            dpi: REGION_PREVIEW_DPI,
+            mode: crate::transfer::ColorMode::Color,
+            multipage: false,
+            filter: crate::filter::FilterSettings::default(),
+            format: crate::output::FileFormat::Pnm,
+            ..settings.clone()
+        };
+        let grab = Arc::new(PageGrab::default());
+        let mut sink = DiscardCallback;
+        let mut transfer = Transfer::new(&mut *driver, self.options()).with_observer(grab.clone());
+        let outcome = transfer.download(FLATBED, 0, &preview, &mut sink)?;
+        if outcome == Outcome::Cancelled {
+            return Ok(0);
+        }
+        let Some(page) = lock(&grab.page).take() else {
+            return Ok(0);
+        };
+        let mm = 25.4 / f64::from(REGION_PREVIEW_DPI);
+        let areas: Vec<ItemArea> = detect_regions(&page)
+            .into_iter()
+            .map(|r| ItemArea {
+                x_mm: r.x * mm,
+                y_mm: r.y * mm,
+                width_mm: r.width * mm,
+                height_mm: r.height * mm,
+                angle_deg: r.angle_deg,
+            })
+            .collect();
+        let items = transfer.create_region_items(FLATBED, &areas)?;
+        Ok(items.len())
+    }
+
     fn scan(
         &self,
         driver: &mut dyn Driver,
         settings: &ScanSettings,
         output: OutputTarget,
         interactive: bool,
+        regions: bool,
     ) -> Result<JobSummary, TransferError> {
         let mut settings = settings.clone();
+        let mut flags = 0;
+        if regions {
+            if self.find_regions(driver, &settings)? == 0 || self.cancel.is_cancelled() {
+                let outcome = if self.cancel.is_cancelled() {
+                    Outcome::Cancelled
+                } else {
+                    Outcome::Completed
+                };
+                return Ok(JobSummary {
+                    outcome,
+                    totals: Totals::default(),
+                    files: Vec::new(),
+                });
+            }
+            settings.source = crate::transfer::Source::Flatbed;
+            flags = ACQUIRE_CHILDREN;
+        }
         settings.multipage = matches!(output, OutputTarget::Document { .. });
         let document = match &output {
             OutputTarget::Document { path, .. } => Some(path.clone()),
@@ -245,7 +312,7 @@ impl Worker {
         if !self.config.keep_traces {
             transfer = transfer.without_trace();
         }
-        let result = transfer.download(item, 0, &settings, &mut callback);
+        let result = transfer.download(item, flags, &settings, &mut callback);
         self.send_trace(&transfer);
         let totals = transfer.totals();
         result.map(|outcome| JobSummary {
@@ -363,6 +430,54 @@ impl Worker {
             .upload(&item.full_name, &mut source, size, &mut on_message)
             .map_err(|e| e.message)?;
         Ok((item, stored))
+    }
+}
+
+/// Resolution of the quick preview that finds photos on the flatbed.
+const REGION_PREVIEW_DPI: u32 = 75;
+
+/// The flatbed item's name.
+const FLATBED: &str = "Flatbed";
+
+/// Keeps the unfiltered rows of the one page of a preview scan.
+#[derive(Default)]
+struct PageGrab {
+    page: Mutex<Option<Page>>,
+}
+
+impl PageObserver for PageGrab {
+    fn page_data(&self, _page: u32, _side: Side, header: &PageHeader) {
+        *lock(&self.page) = Some(Page {
+            header: PageHeader {
+                height: Some(0),
+                ..*header
+            },
+            data: Vec::new(),
+        });
+    }
+    fn raw_band(&self, _page: u32, band: &Band) {
+        if let Some(page) = lock(&self.page).as_mut() {
+            page.data.extend_from_slice(&band.data);
+            page.header.height = Some(page.height() + band.rows);
+        }
+    }
+    fn filtered_band(&self, _band: &Band) {}
+    fn page_end(&self, _page: u32, end: PageEnd) {
+        if !matches!(end, PageEnd::Kept { .. }) {
+            *lock(&self.page) = None;
+        }
+    }
+}
+
+/// A callback for a preview that keeps nothing but the observed rows.
+struct DiscardCallback;
+
+impl TransferCallback for DiscardCallback {
+    fn next_stream(&mut self, _request: &StreamRequest) -> StreamAnswer {
+        StreamAnswer::Stream(Box::new(crate::transfer::MemoryDestination::default()))
+    }
+    fn message(&mut self, _message: &TransferMessage) -> Flow {
+        Flow::Continue
     }
 }
 
@@ -746,6 +861,12 @@ impl Driver for CountingDriver<'_> {
         flags: ItemFlags,
     ) -> Result<Item, DriverError> {
         self.inner.create_child_item(parent, name, flags)
+    }
+    fn create_generated_item(&mut self, parent: &Item, area: ItemArea) -> Result<Item, DriverError> {
+        self.inner.create_generated_item(parent, area)
+    }
+    fn clear_generated_items(&mut self, parent: &Item) {
+        self.inner.clear_generated_items(parent)
     }
 }
 

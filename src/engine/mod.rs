@@ -19,18 +19,18 @@ mod stats;
 mod studio;
 
 pub use job::{OutputTarget, Progress, Stage};
-pub use studio::{ExportPage, FoundRegion, RenderedPreview};
 pub use preview::PreviewBand;
 pub use stats::{DeviceStats, EngineStats};
+pub use studio::{ExportPage, FoundRegion, RenderedPreview};
 
 use crate::clock::{CancelToken, SharedClock, SystemClock};
 use crate::filter::{FilterSettings, PageKey, PreviewCache};
 use crate::output::FileFormat;
-use crate::transfer::Driver;
 use crate::raster::PageHeader;
+use crate::transfer::Driver;
 use crate::transfer::{
-    DeviceStatus, Item, Outcome, ScanSettings, Side, StatusAnswer, Totals, Trace, TransferError,
-    TransferMessage,
+    Capabilities, DeviceStatus, Item, Outcome, ScanSettings, Side, StatusAnswer, Totals, Trace,
+    TransferError, TransferMessage,
 };
 use crossbeam_channel::{Receiver, Sender, bounded};
 use std::collections::{HashMap, VecDeque};
@@ -102,6 +102,21 @@ pub enum Command {
         output: OutputTarget,
         /// True when a person can answer device questions (GUI); false for
         /// the non-interactive policy (CLI): errors are not handled.
+        interactive: bool,
+    },
+    /// Finds the photos lying on the flatbed (a quick low-resolution
+    /// preview and segmentation), makes each a region item, and scans them
+    /// in one pass: one straightened image per photo into `output`.
+    ScanRegions {
+        /// The job's id.
+        job: JobId,
+        /// Device id.
+        device: String,
+        /// Scan settings (the source is the flatbed).
+        settings: ScanSettings,
+        /// Where the photos go.
+        output: OutputTarget,
+        /// True when a person can answer device questions.
         interactive: bool,
     },
     /// Uploads files into a storage folder of a device.
@@ -213,7 +228,7 @@ pub struct JobSummary {
 }
 
 /// One file of an upload, and how it went.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UploadReport {
     /// The local file.
     pub file: PathBuf,
@@ -343,6 +358,9 @@ pub enum Event {
         job: JobId,
         /// The tree, or why it could not be read.
         result: Result<Item, String>,
+        /// What the device can do (to fill a front end's settings), when
+        /// the device could be opened.
+        capabilities: Option<Capabilities>,
     },
     /// A cached page re-rendered with new filter settings.
     PreviewRendered {
@@ -448,6 +466,7 @@ pub(crate) enum Work {
         settings: ScanSettings,
         output: OutputTarget,
         interactive: bool,
+        regions: bool,
     },
     Upload {
         files: Vec<PathBuf>,
@@ -637,6 +656,25 @@ impl Coordinator {
                         settings,
                         output,
                         interactive,
+                        regions: false,
+                    },
+                },
+            ),
+            Command::ScanRegions {
+                job,
+                device,
+                settings,
+                output,
+                interactive,
+            } => self.enqueue(
+                device,
+                Pending {
+                    job,
+                    work: Work::Scan {
+                        settings,
+                        output,
+                        interactive,
+                        regions: true,
                     },
                 },
             ),

@@ -8,8 +8,8 @@
 
 use super::{Event, EventSink, JobId, JobSummary, OutputTarget};
 use crate::filter::geometry::detect_regions;
-use crate::filter::{FilterSettings, PageKey, PreviewCache, Rotation};
 use crate::filter::ops::rotate;
+use crate::filter::{FilterSettings, PageKey, PreviewCache, Rotation};
 use crate::output::file::FileDestination;
 use crate::output::{self, EncodeOptions, FileFormat, PageEncoder};
 use crate::raster::Page;
@@ -94,7 +94,9 @@ pub(crate) fn run(work: Receiver<StudioWork>, cache: Arc<Mutex<PreviewCache>>, s
         let mut latest: Vec<usize> = Vec::new();
         for (i, item) in batch.iter().enumerate() {
             if let StudioWork::Preview { key, .. } = item {
-                latest.retain(|&j| !matches!(&batch[j], StudioWork::Preview { key: k, .. } if k == key));
+                latest.retain(
+                    |&j| !matches!(&batch[j], StudioWork::Preview { key: k, .. } if k == key),
+                );
                 latest.push(i);
             }
         }
@@ -159,7 +161,9 @@ pub(crate) fn run(work: Receiver<StudioWork>, cache: Arc<Mutex<PreviewCache>>, s
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn to_preview(page: Option<Page>, blank: bool, skew: Option<f64>) -> RenderedPreview {
@@ -221,13 +225,20 @@ fn export(
     let mut document: Option<Box<dyn PageEncoder>> = None;
     let mut number = 0u32;
     for item in pages {
-        let rendered = lock(cache)
-            .render_full(item.key, settings)
-            .map_err(|e| fail(StatusCode::GENERAL_ERROR, format!("cannot read page {}: {e}", item.key.page), number))?;
+        let rendered = lock(cache).render_full(item.key, settings).map_err(|e| {
+            fail(
+                StatusCode::GENERAL_ERROR,
+                format!("cannot read page {}: {e}", item.key.page),
+                number,
+            )
+        })?;
         let Some((page, report)) = rendered else {
             return Err(fail(
                 StatusCode::ITEM_DELETED,
-                format!("page {} of job {} is no longer cached", item.key.page, item.key.job),
+                format!(
+                    "page {} of job {} is no longer cached",
+                    item.key.page, item.key.job
+                ),
                 number,
             ));
         };
@@ -248,7 +259,11 @@ fn export(
             encoder.end_page()
         };
         let destination_error = |e: std::io::Error, n: u32| {
-            fail(StatusCode::DESTINATION, format!("cannot write page {n}: {e}"), n - 1)
+            fail(
+                StatusCode::DESTINATION,
+                format!("cannot write page {n}: {e}"),
+                n - 1,
+            )
         };
         match output {
             OutputTarget::Files { pattern, overwrite } => {
@@ -285,7 +300,13 @@ fn export(
         encoder
             .finish()
             .and_then(|()| encoder.into_destination().complete())
-            .map_err(|e| fail(StatusCode::DESTINATION, format!("cannot finish {}: {e}", path.display()), 0))?;
+            .map_err(|e| {
+                fail(
+                    StatusCode::DESTINATION,
+                    format!("cannot finish {}: {e}", path.display()),
+                    0,
+                )
+            })?;
         files.push(path.clone());
     }
     Ok(JobSummary {

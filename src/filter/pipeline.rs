@@ -55,7 +55,11 @@ pub fn needs_whole_page(settings: &FilterSettings, side: Side) -> bool {
 /// The page operations of `settings`, in order, on a page whose point
 /// operations already ran: deskew, auto-crop, rotation, blank detection,
 /// black and white, despeckle. Returns `None` for a dropped blank page.
-pub fn process_page(settings: &FilterSettings, side: Side, page: Page) -> (Option<Page>, PageReport) {
+pub fn process_page(
+    settings: &FilterSettings,
+    side: Side,
+    page: Page,
+) -> (Option<Page>, PageReport) {
     let mut report = PageReport::default();
     let mut page = page;
     if settings.deskew {
@@ -112,7 +116,10 @@ enum Current {
     /// No page is open.
     Idle,
     /// Rows stream to the encoder; `threshold` is a fixed level to apply.
-    Streaming { header: PageHeader, threshold: Option<u8> },
+    Streaming {
+        header: PageHeader,
+        threshold: Option<u8>,
+    },
     /// Rows collect into one page, processed at its end.
     Buffering { page: Page, rows: u32 },
     /// An encoded page passes through untouched.
@@ -243,7 +250,9 @@ impl PageEncoder for Filter {
                 let level = *level;
                 let header = *header;
                 let width = header.width as usize;
-                let mut out = Vec::with_capacity(PixelFormat::Bw1.row_bytes(header.width) * band.rows as usize);
+                let mut out = Vec::with_capacity(
+                    PixelFormat::Bw1.row_bytes(header.width) * band.rows as usize,
+                );
                 for row in band.row_iter(header.row_bytes()) {
                     self.row_buf.clear();
                     threshold_row(header.format, row, width, level, &mut self.row_buf);
@@ -255,7 +264,9 @@ impl PageEncoder for Filter {
                     data: out,
                 })
             }
-            Current::Streaming { threshold: None, .. } => self.inner.write_band(band),
+            Current::Streaming {
+                threshold: None, ..
+            } => self.inner.write_band(band),
             Current::Buffering { page, rows } => {
                 page.data.extend_from_slice(&band.data);
                 *rows += band.rows;

@@ -231,48 +231,49 @@ impl<'a> Transfer<'a> {
             }
         };
         let children = flags & super::codes::download_flags::ACQUIRE_CHILDREN != 0;
-        let requests: Vec<AcquireRequest> = if children && target.is_folder() {
-            let leaves: Vec<Item> = target.transfer_leaves().into_iter().cloned().collect();
-            if self.driver.scans_children_in_one_pass(&target) {
+        let requests: Vec<AcquireRequest> =
+            if children && (target.is_folder() || !target.children.is_empty()) {
+                let leaves: Vec<Item> = target.transfer_leaves().into_iter().cloned().collect();
+                if self.driver.scans_children_in_one_pass(&target) {
+                    vec![AcquireRequest {
+                        item: target.clone(),
+                        children: leaves,
+                        settings: settings.clone(),
+                    }]
+                } else {
+                    leaves
+                        .into_iter()
+                        .map(|leaf| AcquireRequest {
+                            item: leaf,
+                            children: Vec::new(),
+                            settings: settings.clone(),
+                        })
+                        .collect()
+                }
+            } else if target.is_transferable() && !target.is_folder() {
                 vec![AcquireRequest {
                     item: target.clone(),
-                    children: leaves,
+                    children: Vec::new(),
                     settings: settings.clone(),
                 }]
             } else {
-                leaves
-                    .into_iter()
-                    .map(|leaf| AcquireRequest {
-                        item: leaf,
-                        children: Vec::new(),
-                        settings: settings.clone(),
-                    })
-                    .collect()
-            }
-        } else if target.is_transferable() && !target.is_folder() {
-            vec![AcquireRequest {
-                item: target.clone(),
-                children: Vec::new(),
-                settings: settings.clone(),
-            }]
-        } else {
-            return self.refuse(
-                callback,
-                TransferError::new(
-                    StatusCode::INVALID_COMMAND,
-                    None,
-                    format!(
-                        "{} cannot be downloaded{}",
-                        target.full_name,
-                        if target.is_folder() {
-                            " without ACQUIRE_CHILDREN"
-                        } else {
-                            ""
-                        }
+                return self.refuse(
+                    callback,
+                    TransferError::new(
+                        StatusCode::INVALID_COMMAND,
+                        None,
+                        format!(
+                            "{} cannot be downloaded{}",
+                            target.full_name,
+                            if target.is_folder() {
+                                " without ACQUIRE_CHILDREN"
+                            } else {
+                                ""
+                            }
+                        ),
                     ),
-                ),
-            );
-        };
+                );
+            };
         // Folders get one stream per child; a multipage setting applies to
         // a single source only.
         let multipage = settings.multipage && !children && settings.format.is_multipage();
@@ -338,6 +339,34 @@ impl<'a> Transfer<'a> {
             .events
             .push(TraceEvent::Message { message, answer });
         Err(error)
+    }
+
+    /// Creates Generated child items of the source `parent` (e.g.
+    /// `Flatbed`), one per area (the photos segmentation found), after
+    /// removing the earlier ones. Download `parent` with ACQUIRE_CHILDREN
+    /// to get one image per region.
+    pub fn create_region_items(
+        &mut self,
+        parent: &str,
+        areas: &[super::item::ItemArea],
+    ) -> Result<Vec<Item>, TransferError> {
+        let root = self.driver.items();
+        let source = root.find(parent).cloned().ok_or_else(|| {
+            TransferError::new(
+                StatusCode::ITEM_DELETED,
+                None,
+                format!("the device has no item named {parent}"),
+            )
+        })?;
+        self.driver.clear_generated_items(&source);
+        areas
+            .iter()
+            .map(|area| {
+                self.driver
+                    .create_generated_item(&source, *area)
+                    .map_err(|e| TransferError::new(e.code(), None, e.to_string()))
+            })
+            .collect()
     }
 
     /// Creates a new child item (e.g. a file) under the storage folder

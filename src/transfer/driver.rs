@@ -14,7 +14,7 @@
 
 use super::callback::{Side, StatusHandler};
 use super::codes::{ItemFlags, StatusCode};
-use super::item::Item;
+use super::item::{Item, ItemArea};
 use super::settings::{ColorMode, PageSize, ScanSettings, Source};
 use crate::clock::{CancelToken, SharedClock};
 use crate::output::FileFormat;
@@ -87,7 +87,7 @@ pub enum PageData {
 }
 
 /// The start of a page, as the driver announces it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PageStart {
     /// The item the page belongs to (e.g. `Feeder`, a region, a file).
     pub item: Item,
@@ -285,6 +285,22 @@ pub trait Driver: Send {
             item.full_name
         )))
     }
+
+    /// Creates a Generated child item of the source `parent` covering
+    /// `area` (the segmentation filter's regions).
+    fn create_generated_item(
+        &mut self,
+        parent: &Item,
+        _area: ItemArea,
+    ) -> Result<Item, DriverError> {
+        Err(DriverError::Unsupported(format!(
+            "{} cannot have region items",
+            parent.full_name
+        )))
+    }
+
+    /// Removes every Generated child item of `parent`.
+    fn clear_generated_items(&mut self, _parent: &Item) {}
 
     /// Creates a new (empty) child item under the storage folder `parent`.
     fn create_child_item(

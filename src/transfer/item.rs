@@ -5,7 +5,7 @@ use super::codes::ItemFlags;
 use serde::{Deserialize, Serialize};
 
 /// One node of a device's item tree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     /// The item's own name, e.g. `Feeder` or `report.pdf`.
     pub name: String,
@@ -17,6 +17,25 @@ pub struct Item {
     pub size: Option<u64>,
     /// Child items, in the order the device lists them.
     pub children: Vec<Item>,
+    /// For a Generated region item: where it lies on its source.
+    pub area: Option<ItemArea>,
+}
+
+/// Where a region item (a photo found on the flatbed) lies, in millimetres
+/// of the flatbed (`WIA_IPS_XPOS`/`YPOS`/`XEXTENT`/`YEXTENT`, plus the
+/// angle the segmentation filter measured).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ItemArea {
+    /// Horizontal position of the region's centre.
+    pub x_mm: f64,
+    /// Vertical position of the region's centre.
+    pub y_mm: f64,
+    /// Width of the straightened region.
+    pub width_mm: f64,
+    /// Height of the straightened region.
+    pub height_mm: f64,
+    /// Rotation, degrees counter-clockwise as seen on the flatbed.
+    pub angle_deg: f64,
 }
 
 impl Item {
@@ -33,6 +52,7 @@ impl Item {
             flags,
             size: None,
             children: Vec::new(),
+            area: None,
         }
     }
 

@@ -21,11 +21,13 @@ pub use callback::{
     StreamAnswer, StreamRequest, TransferCallback, TransferMessage,
 };
 pub use codes::{ItemFlags, MessageKind, StatusCode};
-pub use download::{Outcome, PageEnd, PageObserver, Totals, Transfer, TransferError, TransferOptions};
+pub use download::{
+    Outcome, PageEnd, PageObserver, Totals, Transfer, TransferError, TransferOptions,
+};
 pub use driver::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceKind, Driver,
     DriverError, Interrupted, PageData, PageGo, PageStart, StatusFlow, StatusOutcome, UploadSource,
 };
-pub use item::Item;
+pub use item::{Item, ItemArea};
 pub use settings::{ColorMode, PageSize, ScanSettings, Source};
 pub use trace::{Trace, TraceEvent, check};

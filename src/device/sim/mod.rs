@@ -21,12 +21,13 @@ pub mod storage;
 
 pub use options::{Fault, SimOptions, Speed};
 
+use crate::filter::geometry::{DetectedRegion, extract_region};
 use crate::output::FileFormat;
 use crate::raster::PageHeader;
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, DeviceInfo, DeviceKind,
-    Driver, DriverError, Interrupted, Item, ItemFlags, PageData, PageGo, PageSize, PageStart,
-    ScanSettings, Side, Source, StatusCode, StatusOutcome, UploadSource,
+    Driver, DriverError, Interrupted, Item, ItemArea, ItemFlags, PageData, PageGo, PageSize,
+    PageStart, ScanSettings, Side, Source, StatusCode, StatusOutcome, UploadSource,
 };
 use render::{PageSpec, RenderedPage, render_page};
 use std::io::Read;
@@ -40,6 +41,9 @@ pub const BAND_ROWS: u32 = 32;
 /// Name of the root item.
 pub const ROOT_ITEM: &str = "Root";
 
+/// Name of the flatbed item.
+pub const FLATBED_ITEM: &str = "Flatbed";
+
 /// Lowest and highest resolution.
 pub const DPI_RANGE: (u32, u32) = (75, 1200);
 
@@ -49,6 +53,8 @@ pub struct SimDriver {
     options: SimOptions,
     faults: Vec<Fault>,
     storage: Storage,
+    /// Region items the segmentation filter created below the flatbed.
+    regions: Vec<Item>,
 }
 
 /// The default storage directory: `<data dir>/streamscan/virtual-scanner`.
@@ -74,6 +80,7 @@ impl SimDriver {
             faults: options.faults.clone(),
             options,
             storage,
+            regions: Vec::new(),
         })
     }
 
@@ -310,7 +317,14 @@ impl SimDriver {
                 settings.dpi
             ))));
         }
-        let flatbed = request.item.name.eq_ignore_ascii_case("Flatbed");
+        let flatbed = request.item.name.eq_ignore_ascii_case(FLATBED_ITEM);
+        if flatbed && !request.children.is_empty() {
+            if self.take_fault(|f| f == Fault::Busy).is_some() {
+                self.start_condition(sink, StatusCode::BUSY)?;
+            }
+            self.warm_up(sink)?;
+            return self.scan_regions(request, sink);
+        }
         if self.take_fault(|f| f == Fault::Busy).is_some() {
             self.start_condition(sink, StatusCode::BUSY)?;
         }
@@ -377,6 +391,59 @@ impl SimDriver {
     }
 }
 
+impl SimDriver {
+    /// Scans the flatbed once and delivers every region child as its own
+    /// straightened page (CHILDREN_SINGLE_SCAN).
+    fn scan_regions(
+        &mut self,
+        request: &AcquireRequest,
+        sink: &mut dyn AcquireSink,
+    ) -> Result<AcquireEnd, Stop> {
+        let settings = &request.settings;
+        let scene = self.render(settings, 1, Side::Front, true).page;
+        let px_x = f64::from(settings.dpi) / 25.4;
+        for child in &request.children {
+            let Some(area) = child.area else {
+                return Err(Stop::Error(DriverError::InvalidSetting(format!(
+                    "{} has no area",
+                    child.full_name
+                ))));
+            };
+            match sink.begin_page(PageStart {
+                item: child.clone(),
+                side: Side::Front,
+            }) {
+                PageGo::Continue => {}
+                PageGo::Skip => continue,
+                PageGo::Cancel => return Ok(AcquireEnd::Cancelled),
+            }
+            let region = DetectedRegion {
+                x: area.x_mm * px_x,
+                y: area.y_mm * px_x,
+                width: area.width_mm * px_x,
+                height: area.height_mm * px_x,
+                angle_deg: area.angle_deg,
+            };
+            let page = extract_region(&scene, &region);
+            if page.height() == 0 || page.header.width == 0 {
+                return Err(Stop::Error(DriverError::InvalidSetting(format!(
+                    "{} is empty",
+                    child.full_name
+                ))));
+            }
+            sink.start_data(PageData::Raw(page.header))?;
+            let height = page.height();
+            for band in page.bands(BAND_ROWS) {
+                sink.band(&band)?;
+                let done = band.first_row + band.rows;
+                sink.progress((u64::from(done) * 100 / u64::from(height.max(1))) as i32)?;
+            }
+            sink.end_page()?;
+        }
+        Ok(AcquireEnd::Done)
+    }
+}
+
 /// How a page attempt ends after a mid-page condition was handled.
 enum FaultEnd {
     /// Scan the page again.
@@ -418,7 +485,12 @@ impl Driver for SimDriver {
     fn items(&self) -> Item {
         let mut root = Item::new("", ROOT_ITEM, ItemFlags::ROOT | ItemFlags::FOLDER);
         let source = ItemFlags::IMAGE | ItemFlags::TRANSFER | ItemFlags::PROGRAMMABLE_DATA_SOURCE;
-        root.children.push(Item::new(ROOT_ITEM, "Flatbed", source));
+        let mut flatbed = Item::new(ROOT_ITEM, FLATBED_ITEM, source);
+        if !self.regions.is_empty() {
+            flatbed.flags = flatbed.flags | ItemFlags::FOLDER;
+            flatbed.children = self.regions.clone();
+        }
+        root.children.push(flatbed);
         root.children.push(Item::new(ROOT_ITEM, "Feeder", source));
         root.children.push(self.storage.item(ROOT_ITEM));
         root
@@ -475,5 +547,57 @@ impl Driver for SimDriver {
         _flags: ItemFlags,
     ) -> Result<Item, DriverError> {
         self.storage.create_child(parent, name)
+    }
+
+    fn scans_children_in_one_pass(&self, folder: &Item) -> bool {
+        folder.name == FLATBED_ITEM
+    }
+
+    fn create_generated_item(
+        &mut self,
+        parent: &Item,
+        area: ItemArea,
+    ) -> Result<Item, DriverError> {
+        if parent.name != FLATBED_ITEM {
+            return Err(DriverError::Unsupported(format!(
+                "regions can only be made on the flatbed, not {}",
+                parent.full_name
+            )));
+        }
+        let (max_w, max_h) = self.capabilities().max_area_mm;
+        let sane = [
+            area.x_mm,
+            area.y_mm,
+            area.width_mm,
+            area.height_mm,
+            area.angle_deg,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+            && area.width_mm > 0.0
+            && area.height_mm > 0.0
+            && area.width_mm <= max_w.hypot(max_h)
+            && area.height_mm <= max_w.hypot(max_h);
+        if !sane {
+            return Err(DriverError::InvalidSetting(format!(
+                "region {area:?} does not fit on the flatbed"
+            )));
+        }
+        let name = format!("Region {}", self.regions.len() + 1);
+        let full = format!("{ROOT_ITEM}/{FLATBED_ITEM}");
+        let mut item = Item::new(
+            &full,
+            &name,
+            ItemFlags::IMAGE | ItemFlags::TRANSFER | ItemFlags::GENERATED,
+        );
+        item.area = Some(area);
+        self.regions.push(item.clone());
+        Ok(item)
+    }
+
+    fn clear_generated_items(&mut self, parent: &Item) {
+        if parent.name == FLATBED_ITEM {
+            self.regions.clear();
+        }
     }
 }

@@ -3,10 +3,11 @@
 //!
 //! Each output pixel centre is mapped to a position in the source page and
 //! the source is read there with the Catmull-Rom cubic (Keys, `a = -0.5`),
-//! 4 x 4 taps, integer weights from a table of 1024 phases. Taps outside the source
-//! read the fill colour, so edges blend into it instead of smearing. Large
-//! outputs are split into horizontal stripes worked on by scoped threads;
-//! the result does not depend on how the work is split.
+//! 4 x 4 taps, integer weights from a table of 1024 phases; positions step
+//! along each output row in fixed point. Taps outside the source read the
+//! fill colour, so edges blend into it instead of smearing. Large outputs
+//! are split into horizontal stripes worked on by scoped threads; the
+//! result does not depend on how the work is split.
 //!
 //! Only 8-bit formats are handled here; callers convert black and white
 //! first.
@@ -188,9 +189,9 @@ impl Source<'_> {
             }
             let mut acc = [0i32; CH];
             if ix >= 1 && iy >= 1 && ix + 2 < w && iy + 2 < h {
-                // Vertical pass first over the 4 x 4 block, whose rows are
-                // contiguous bytes: simple element-wise work that the
-                // compiler turns into vector instructions.
+                // Interior: the 4 x 4 block lies inside the page. Combine
+                // its four rows first (each a contiguous run of bytes),
+                // then the four resulting columns.
                 let base = (iy as usize - 1) * stride + (ix as usize - 1) * CH;
                 let mut columns = [[0i32; CH]; 4];
                 for (j, &wyj) in wy.iter().enumerate() {

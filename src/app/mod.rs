@@ -1,0 +1,1279 @@
+//! The desktop app: an eframe [`App`](eframe::App) over the engine.
+//!
+//! [`StreamscanApp`] owns the [`Engine`], the persisted [`Preferences`] and
+//! the runtime state of a session (devices, the running scan, the page
+//! strip, open questions). Each frame it drains the engine's events with
+//! `try_recv`, folds them into that state, and the widgets in
+//! [`crate::ui`] draw from it and call back into the methods here. Nothing
+//! in a frame blocks: device work runs in the engine, file dialogs on
+//! helper threads ([`dialogs`]), and the engine's waker asks egui for a
+//! repaint when something happens.
+//!
+//! The app is built from [`AppOptions`], so tests construct it with a
+//! virtual clock, their own devices, a temporary data folder and scripted
+//! dialogs.
+
+pub mod dialogs;
+pub mod live;
+pub mod prefs;
+pub mod strip;
+
+pub use dialogs::{DialogPurpose, DialogRunner, FileDialogs, NativeDialogs, ScriptedDialogs};
+pub use live::LivePage;
+pub use prefs::{Destination, Preferences, Profile};
+pub use strip::{PageState, PageStrip, StripPage};
+
+use crate::device;
+use crate::engine::{
+    Command, Engine, EngineConfig, Event, JobId, JobSummary, OutputTarget, Progress, Stage, Waker,
+};
+use crate::filter::{FilterSettings, PageKey};
+use crate::output::{FileFormat, OutputPattern};
+use crate::transfer::{
+    Capabilities, ColorMode, DeviceInfo, DeviceStatus, Item, ItemFlags, MessageKind, Outcome,
+    ScanSettings, Source, StatusAnswer, StatusCode, TransferError,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Most events folded in one frame (the rest wait for the next frame, so
+/// a fast device never makes a frame slow).
+const EVENTS_PER_FRAME: usize = 4000;
+
+/// Largest size of a re-rendered preview.
+const RENDER_BOX: (u32, u32) = (1024, 1448);
+
+/// How the app is put together.
+pub struct AppOptions {
+    /// Engine configuration (tests pass a virtual clock).
+    pub engine: EngineConfig,
+    /// Folder for settings (and the session's state).
+    pub data_dir: PathBuf,
+    /// The devices to offer; `None`: [`device::list`].
+    pub devices: Option<Vec<DeviceInfo>>,
+    /// Select this device at start (else the one used last, else the first).
+    pub device: Option<String>,
+    /// File dialogs.
+    pub dialogs: Arc<dyn FileDialogs>,
+    /// Called after every engine event, on the engine's thread, besides
+    /// the repaint request (tests use it to pace jobs).
+    pub on_event: Option<Waker>,
+}
+
+impl AppOptions {
+    /// Options for the desktop: real time, the user's data folder, native
+    /// dialogs. `STREAMSCAN_DEVICE` may name a device id to select.
+    pub fn desktop() -> AppOptions {
+        let data_dir = dirs::data_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("streamscan");
+        AppOptions {
+            engine: EngineConfig {
+                cache_pages: 500,
+                ..EngineConfig::default()
+            },
+            data_dir,
+            devices: None,
+            device: std::env::var("STREAMSCAN_DEVICE").ok(),
+            dialogs: Arc::new(NativeDialogs),
+            on_event: None,
+        }
+    }
+}
+
+/// A device in the list.
+#[derive(Debug, Clone)]
+pub struct DeviceEntry {
+    /// Who it is.
+    pub info: DeviceInfo,
+    /// Its item tree, once listed.
+    pub items: Option<Item>,
+    /// What it can do, once listed.
+    pub capabilities: Option<Capabilities>,
+    /// Why it could not be listed.
+    pub error: Option<String>,
+}
+
+impl DeviceEntry {
+    fn new(info: DeviceInfo) -> DeviceEntry {
+        DeviceEntry {
+            info,
+            items: None,
+            capabilities: None,
+            error: None,
+        }
+    }
+
+    /// True when the device takes uploads.
+    pub fn accepts_uploads(&self) -> bool {
+        self.capabilities.as_ref().is_some_and(|c| c.storage)
+            || self.storage_folder().is_some()
+    }
+
+    /// The storage folder item, once listed.
+    pub fn storage_folder(&self) -> Option<&Item> {
+        self.items
+            .as_ref()?
+            .children
+            .iter()
+            .find(|i| i.flags.contains(ItemFlags::STORAGE))
+    }
+}
+
+/// The scan in progress.
+#[derive(Debug, Clone)]
+pub struct ScanJob {
+    /// Its id.
+    pub id: JobId,
+    /// Device id.
+    pub device: String,
+    /// The settings it runs with.
+    pub settings: ScanSettings,
+    /// Where pages go, in words.
+    pub destination: String,
+    /// The folder pages go to.
+    pub folder: PathBuf,
+    /// True once the device took it.
+    pub started: bool,
+    /// Latest progress.
+    pub progress: Option<Progress>,
+    /// Pages completed.
+    pub pages_done: u32,
+    /// "Stop after this page" was asked.
+    pub stop_requested: bool,
+    /// Cancel was asked.
+    pub cancel_requested: bool,
+}
+
+/// A device condition a person must decide about.
+#[derive(Debug, Clone)]
+pub struct OpenQuestion {
+    /// The job.
+    pub job: JobId,
+    /// The question's id.
+    pub question: u64,
+    /// The condition.
+    pub status: DeviceStatus,
+}
+
+/// The device warms up or calibrates.
+#[derive(Debug, Clone, Copy)]
+pub struct Warming {
+    /// The job that waits.
+    pub job: JobId,
+    /// WARMING_UP or CALIBRATING.
+    pub code: StatusCode,
+    /// Percent, when known.
+    pub percent: Option<u8>,
+}
+
+/// A message at the end of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// What happened.
+    pub text: String,
+    /// Offer "Scan more" (the feeder ran out).
+    pub scan_more: bool,
+    /// True for failures.
+    pub error: bool,
+}
+
+/// One file of an upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadFile {
+    /// The local file.
+    pub file: PathBuf,
+    /// Percent sent.
+    pub percent: i32,
+    /// Done (Ok) or why not.
+    pub result: Option<Result<(), String>>,
+}
+
+/// An upload in progress (or the last one).
+#[derive(Debug, Clone)]
+pub struct UploadJob {
+    /// Job id.
+    pub id: JobId,
+    /// Device id.
+    pub device: String,
+    /// Files.
+    pub files: Vec<UploadFile>,
+    /// True once the job finished.
+    pub finished: bool,
+}
+
+/// A page re-rendered from the cache with the current filter.
+pub struct RenderedView {
+    /// The page.
+    pub key: PageKey,
+    /// The request it answered.
+    pub request: u64,
+    /// Average brightness of its pixels, 0..255.
+    pub mean_luma: f32,
+    /// Blank detection would flag it.
+    pub blank: bool,
+    /// The texture.
+    pub texture: egui::TextureHandle,
+}
+
+/// Zoom and pan of the preview.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PreviewView {
+    /// Screen points per preview pixel; `None` fits the page in the view.
+    pub zoom: Option<f32>,
+    /// Offset of the page from centred, in points.
+    pub pan: egui::Vec2,
+}
+
+impl Default for PreviewView {
+    fn default() -> Self {
+        PreviewView {
+            zoom: None,
+            pan: egui::Vec2::ZERO,
+        }
+    }
+}
+
+/// Jobs other than scans, by what they are for.
+#[derive(Debug, Clone)]
+enum OtherJob {
+    List(String),
+    Upload,
+    Download(PathBuf),
+    Export(String),
+}
+
+/// The Streamscan desktop app.
+pub struct StreamscanApp {
+    engine: Engine,
+    waker: Waker,
+    prefs_path: PathBuf,
+    /// Persisted settings.
+    pub(crate) prefs: Preferences,
+    /// The device list.
+    pub(crate) devices: Vec<DeviceEntry>,
+    /// Index of the selected device.
+    pub(crate) selected: usize,
+    /// The scan in progress.
+    pub(crate) scan: Option<ScanJob>,
+    other_jobs: HashMap<JobId, OtherJob>,
+    /// The page strip.
+    pub(crate) strip: PageStrip,
+    /// The page being (or last) scanned.
+    pub(crate) live: Option<LivePage>,
+    /// The selected page, re-rendered with the current filter.
+    pub(crate) rendered: Option<RenderedView>,
+    latest_render: u64,
+    /// The open question (modal).
+    pub(crate) question: Option<OpenQuestion>,
+    /// Warm-up box.
+    pub(crate) warming: Option<Warming>,
+    /// End-of-job notice.
+    pub(crate) notice: Option<Notice>,
+    /// One line of status.
+    pub(crate) status: String,
+    /// Upload in progress or last.
+    pub(crate) upload: Option<UploadJob>,
+    /// Scan jobs that finished with pages, oldest first.
+    pub(crate) finished_scans: Vec<JobId>,
+    /// Name typed for a new profile.
+    pub(crate) profile_name: String,
+    /// Preview zoom and pan.
+    pub(crate) view: PreviewView,
+    /// The filter the preview was last rendered with.
+    rendered_filter: FilterSettings,
+    /// Screen rectangles of device rows (drop targets), by index.
+    pub(crate) device_rects: Vec<egui::Rect>,
+    dialogs: DialogRunner,
+    next_job: JobId,
+    next_request: u64,
+    /// Pending "Scan more" continuation: the settings of the last scan.
+    last_settings: Option<ScanSettings>,
+}
+
+fn job_stamp() -> String {
+    chrono::Local::now().format("%Y%m%d-%H%M%S").to_string()
+}
+
+impl StreamscanApp {
+    /// Builds the app inside eframe (or a test harness).
+    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> StreamscanApp {
+        StreamscanApp::with_context(&cc.egui_ctx, options)
+    }
+
+    /// Builds the app for an egui context.
+    pub fn with_context(ctx: &egui::Context, options: AppOptions) -> StreamscanApp {
+        let repaint_ctx = ctx.clone();
+        let hook = options.on_event.clone();
+        let waker: Waker = Arc::new(move || {
+            repaint_ctx.request_repaint();
+            if let Some(hook) = &hook {
+                hook();
+            }
+        });
+        let engine = Engine::start(options.engine.clone(), waker.clone());
+        let prefs_path = Preferences::path_in(&options.data_dir);
+        let (prefs, problem) = Preferences::load(&prefs_path);
+        let devices: Vec<DeviceEntry> = options
+            .devices
+            .clone()
+            .unwrap_or_else(device::list)
+            .into_iter()
+            .map(DeviceEntry::new)
+            .collect();
+        let mut app = StreamscanApp {
+            engine,
+            waker,
+            prefs_path,
+            prefs,
+            devices,
+            selected: 0,
+            scan: None,
+            other_jobs: HashMap::new(),
+            strip: PageStrip::default(),
+            live: None,
+            rendered: None,
+            latest_render: 0,
+            question: None,
+            warming: None,
+            notice: problem.map(|text| Notice {
+                text,
+                scan_more: false,
+                error: true,
+            }),
+            status: String::from("Ready"),
+            upload: None,
+            finished_scans: Vec::new(),
+            profile_name: String::new(),
+            view: PreviewView::default(),
+            rendered_filter: FilterSettings::default(),
+            device_rects: Vec::new(),
+            dialogs: DialogRunner::new(options.dialogs.clone()),
+            next_job: 1,
+            next_request: 1,
+            last_settings: None,
+        };
+        app.rendered_filter = app.prefs.scan.filter;
+        let wanted = options.device.clone().or_else(|| app.prefs.device.clone());
+        if let Some(id) = wanted {
+            match app.devices.iter().position(|d| d.info.id == id) {
+                Some(i) => app.selected = i,
+                None => {
+                    // A device named on purpose is offered even when the
+                    // list does not know it (e.g. `sim:speed=6`).
+                    if device::DeviceId::parse(&id).is_ok() {
+                        app.devices.push(DeviceEntry::new(DeviceInfo {
+                            id: id.clone(),
+                            name: String::from("Streamscan Virtual Scanner"),
+                            kind: crate::transfer::DeviceKind::Virtual,
+                        }));
+                        app.selected = app.devices.len() - 1;
+                    }
+                }
+            }
+        }
+        if !app.devices.is_empty() {
+            app.select_device(app.selected);
+        }
+        app
+    }
+
+    /// The engine (tests look at its statistics and cache).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Persisted settings.
+    pub fn preferences(&self) -> &Preferences {
+        &self.prefs
+    }
+
+    /// Persisted settings, to change.
+    pub fn preferences_mut(&mut self) -> &mut Preferences {
+        &mut self.prefs
+    }
+
+    /// The page strip.
+    pub fn strip(&self) -> &PageStrip {
+        &self.strip
+    }
+
+    /// The page strip, to edit.
+    pub fn strip_mut(&mut self) -> &mut PageStrip {
+        &mut self.strip
+    }
+
+    /// The status line.
+    pub fn status(&self) -> &str {
+        &self.status
+    }
+
+    /// The notice at the end of the last job.
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    /// The scan in progress.
+    pub fn scan_job(&self) -> Option<&ScanJob> {
+        self.scan.as_ref()
+    }
+
+    /// The open question.
+    pub fn question(&self) -> Option<&OpenQuestion> {
+        self.question.as_ref()
+    }
+
+    /// The warm-up box's state.
+    pub fn warming(&self) -> Option<Warming> {
+        self.warming
+    }
+
+    /// The page being scanned (or the last one).
+    pub fn live_page(&self) -> Option<&LivePage> {
+        self.live.as_ref()
+    }
+
+    /// The selected page re-rendered with the current filter.
+    pub fn rendered(&self) -> Option<&RenderedView> {
+        self.rendered.as_ref()
+    }
+
+    /// The upload in progress or the last one.
+    pub fn upload(&self) -> Option<&UploadJob> {
+        self.upload.as_ref()
+    }
+
+    /// The device list.
+    pub fn devices(&self) -> &[DeviceEntry] {
+        &self.devices
+    }
+
+    /// The selected device.
+    pub fn selected_device(&self) -> Option<&DeviceEntry> {
+        self.devices.get(self.selected)
+    }
+
+    /// Scan jobs that finished with pages, oldest first.
+    pub fn finished_scans(&self) -> &[JobId] {
+        &self.finished_scans
+    }
+
+    /// True while a dialog is open.
+    pub fn dialog_open(&self) -> bool {
+        self.dialogs.is_open()
+    }
+
+    fn job_id(&mut self) -> JobId {
+        let id = self.next_job;
+        self.next_job += 1;
+        id
+    }
+
+    /// Selects device `index` and lists its items and capabilities.
+    pub fn select_device(&mut self, index: usize) {
+        let Some(entry) = self.devices.get(index) else {
+            return;
+        };
+        self.selected = index;
+        let id = entry.info.id.clone();
+        self.prefs.device = Some(id.clone());
+        self.list_items(&id);
+    }
+
+    fn list_items(&mut self, device: &str) {
+        let job = self.job_id();
+        self.other_jobs
+            .insert(job, OtherJob::List(device.to_string()));
+        self.engine.send(Command::ListItems {
+            job,
+            device: device.to_string(),
+        });
+    }
+
+    /// Lists the devices again (the selected one stays selected).
+    pub fn refresh_devices(&mut self) {
+        let selected = self.selected_device().map(|d| d.info.id.clone());
+        let mut fresh: Vec<DeviceEntry> = device::list().into_iter().map(DeviceEntry::new).collect();
+        // Devices added by id stay in the list.
+        for old in &self.devices {
+            if !fresh.iter().any(|d| d.info.id == old.info.id) {
+                fresh.push(old.clone());
+            }
+        }
+        self.devices = fresh;
+        self.selected = selected
+            .and_then(|id| self.devices.iter().position(|d| d.info.id == id))
+            .unwrap_or(0);
+        for device in self.devices.iter().map(|d| d.info.id.clone()).collect::<Vec<_>>() {
+            self.list_items(&device);
+        }
+    }
+
+    /// True while a scan runs.
+    pub fn is_scanning(&self) -> bool {
+        self.scan.is_some()
+    }
+
+    /// Starts a scan with the current settings on the selected device.
+    pub fn start_scan(&mut self) {
+        if self.scan.is_some() {
+            return;
+        }
+        let Some(device) = self.selected_device().map(|d| d.info.id.clone()) else {
+            self.status = String::from("No device to scan with");
+            return;
+        };
+        let mut settings = self.prefs.scan.clone();
+        let destination = self.prefs.destination.clone();
+        if destination.document && !settings.format.is_multipage() {
+            settings.format = FileFormat::Pdf;
+        }
+        let stamp = job_stamp();
+        let job = self.job_id();
+        let stamp = format!("{stamp}-{job}");
+        let (output, described) = if destination.document {
+            let path = destination.document_path(&stamp, settings.format);
+            let described = path.display().to_string();
+            (
+                OutputTarget::Document {
+                    path,
+                    overwrite: false,
+                },
+                described,
+            )
+        } else {
+            match destination.page_pattern(&stamp, settings.format) {
+                Ok(pattern) => {
+                    let described = destination.folder.display().to_string();
+                    (
+                        OutputTarget::Files {
+                            pattern,
+                            overwrite: false,
+                        },
+                        described,
+                    )
+                }
+                Err(e) => {
+                    self.notice = Some(Notice {
+                        text: format!("The file name pattern is not valid: {e}"),
+                        scan_more: false,
+                        error: true,
+                    });
+                    return;
+                }
+            }
+        };
+        if let Err(e) = std::fs::create_dir_all(&destination.folder) {
+            self.notice = Some(Notice {
+                text: format!(
+                    "Cannot create the folder {}: {e}. Choose another destination.",
+                    destination.folder.display()
+                ),
+                scan_more: false,
+                error: true,
+            });
+            return;
+        }
+        let expected = match settings.source {
+            Source::Flatbed => 1,
+            _ => settings.pages,
+        };
+        for page in 1..=expected.min(500) {
+            self.strip.push(StripPage::new(
+                PageKey { job, page },
+                crate::transfer::Side::Front,
+                PageState::Queued,
+            ));
+        }
+        self.notice = None;
+        self.status = format!("Waiting for {device}");
+        self.last_settings = Some(settings.clone());
+        self.scan = Some(ScanJob {
+            id: job,
+            device: device.clone(),
+            settings: settings.clone(),
+            destination: described,
+            folder: destination.folder.clone(),
+            started: false,
+            progress: None,
+            pages_done: 0,
+            stop_requested: false,
+            cancel_requested: false,
+        });
+        self.engine.send(Command::Scan {
+            job,
+            device,
+            settings,
+            output,
+            interactive: true,
+        });
+    }
+
+    /// Cancels the scan in progress (completed pages are kept).
+    pub fn cancel(&mut self) {
+        if let Some(scan) = &mut self.scan {
+            scan.cancel_requested = true;
+            self.status = String::from("Cancelling…");
+            self.engine.send(Command::Cancel { job: scan.id });
+        } else if let Some(upload) = self.upload.as_ref().filter(|u| !u.finished) {
+            self.engine.send(Command::Cancel { job: upload.id });
+        }
+    }
+
+    /// Lets a feeder scan finish the current page, then stop.
+    pub fn stop_after_page(&mut self) {
+        if let Some(scan) = &mut self.scan {
+            scan.stop_requested = true;
+            self.engine.send(Command::StopAfterPage { job: scan.id });
+        }
+    }
+
+    /// Answers the open question: `Handled` retries, `Cancel` stops.
+    pub fn answer(&mut self, answer: StatusAnswer) {
+        if let Some(q) = self.question.take() {
+            self.engine.send(Command::Answer {
+                job: q.job,
+                question: q.question,
+                answer,
+            });
+        }
+    }
+
+    /// Uploads `files` into the storage folder of device `index`.
+    pub fn upload_files(&mut self, index: usize, files: Vec<PathBuf>) {
+        let Some(entry) = self.devices.get(index) else {
+            return;
+        };
+        if files.is_empty() {
+            return;
+        }
+        let folder = entry
+            .storage_folder()
+            .map(|i| i.name.clone())
+            .unwrap_or_else(|| String::from("Storage"));
+        let device = entry.info.id.clone();
+        let job = self.job_id();
+        self.other_jobs.insert(job, OtherJob::Upload);
+        self.upload = Some(UploadJob {
+            id: job,
+            device: device.clone(),
+            files: files
+                .iter()
+                .map(|f| UploadFile {
+                    file: f.clone(),
+                    percent: 0,
+                    result: None,
+                })
+                .collect(),
+            finished: false,
+        });
+        self.status = format!("Uploading {} file(s) to {device}", files.len());
+        self.engine.send(Command::Upload {
+            job,
+            device,
+            files,
+            folder,
+        });
+    }
+
+    /// Clears a finished upload's report.
+    pub fn clear_upload(&mut self) {
+        if self.upload.as_ref().is_some_and(|u| u.finished) {
+            self.upload = None;
+        }
+    }
+
+    /// Asks where to save stored file `item` of the selected device, then
+    /// downloads it.
+    pub fn download(&mut self, item: &Item) {
+        let Some(device) = self.selected_device().map(|d| d.info.id.clone()) else {
+            return;
+        };
+        let waker = self.waker.clone();
+        self.dialogs.save_file(
+            DialogPurpose::Download {
+                device,
+                item: item.full_name.clone(),
+            },
+            "Save the stored file",
+            &item.name,
+            move || waker(),
+        );
+    }
+
+    /// Asks for a destination folder.
+    pub fn choose_folder(&mut self) {
+        let waker = self.waker.clone();
+        self.dialogs.pick_folder(
+            DialogPurpose::DestinationFolder,
+            "Folder for scanned pages",
+            move || waker(),
+        );
+    }
+
+    /// Asks where to save the page strip, then exports it.
+    pub fn save_as(&mut self) {
+        if self.strip.export_pages().is_empty() {
+            self.status = String::from("Nothing to save: scan some pages first");
+            return;
+        }
+        let waker = self.waker.clone();
+        self.dialogs.save_file(
+            DialogPurpose::Export,
+            "Save the pages",
+            "scan.pdf",
+            move || waker(),
+        );
+    }
+
+    /// Exports the strip's complete pages (in strip order, with their
+    /// rotations, filtered with the current filter settings) to `path`:
+    /// PDF or TIFF as one document, other formats as a file per page
+    /// (`name-1.png`, ...).
+    pub fn export_to(&mut self, path: &Path) {
+        let pages = self.strip.export_pages();
+        if pages.is_empty() {
+            return;
+        }
+        let format = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(FileFormat::from_name)
+            .unwrap_or(FileFormat::Pdf);
+        let output = if format.is_multipage() {
+            OutputTarget::Document {
+                path: path.to_path_buf(),
+                overwrite: true,
+            }
+        } else {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| String::from("page"));
+            let folder = path.parent().unwrap_or(Path::new("."));
+            let text = format!(
+                "{}/{}-{{n}}.{}",
+                folder.display().to_string().replace('{', "{{").replace('}', "}}"),
+                stem.replace('{', "{{").replace('}', "}}"),
+                format.extension()
+            );
+            match OutputPattern::parse(&text) {
+                Ok(pattern) => OutputTarget::Files {
+                    pattern,
+                    overwrite: true,
+                },
+                Err(e) => {
+                    self.status = format!("Cannot save there: {e}");
+                    return;
+                }
+            }
+        };
+        let job = self.job_id();
+        self.other_jobs
+            .insert(job, OtherJob::Export(path.display().to_string()));
+        self.status = format!("Saving {} page(s) to {}", pages.len(), path.display());
+        self.engine.send(Command::Export {
+            job,
+            pages,
+            settings: self.prefs.scan.filter,
+            format,
+            quality: self.prefs.scan.quality,
+            output,
+        });
+    }
+
+    /// Scans again with the last scan's settings ("Scan more").
+    pub fn scan_more(&mut self) {
+        if let Some(settings) = self.last_settings.clone() {
+            self.prefs.scan.source = settings.source;
+        }
+        self.start_scan();
+    }
+
+    /// Interleaves the last two scans as fronts and (reversed) backs.
+    pub fn interleave_last_two(&mut self) -> bool {
+        let n = self.finished_scans.len();
+        if n < 2 {
+            self.status = String::from("Manual duplex needs two scans: the fronts, then the backs");
+            return false;
+        }
+        let (fronts, backs) = (self.finished_scans[n - 2], self.finished_scans[n - 1]);
+        let done = self.strip.interleave(fronts, backs);
+        self.status = if done {
+            String::from("Fronts and backs interleaved")
+        } else {
+            String::from("The two scans have different page counts")
+        };
+        done
+    }
+
+    /// Selects page `index` of the strip and shows it with the current
+    /// filter.
+    pub fn select_page(&mut self, index: usize) {
+        self.strip.selected = Some(index);
+        self.request_render();
+    }
+
+    /// Asks the engine to re-render the selected page with the current
+    /// filter (no device I/O).
+    pub fn request_render(&mut self) {
+        let Some(page) = self
+            .strip
+            .selected
+            .and_then(|i| self.strip.pages().get(i))
+            .filter(|p| p.state.is_complete())
+        else {
+            return;
+        };
+        let request = self.next_request;
+        self.next_request += 1;
+        self.latest_render = request;
+        self.rendered_filter = self.prefs.scan.filter;
+        self.engine.send(Command::RenderPreview {
+            request,
+            key: page.key,
+            settings: self.prefs.scan.filter,
+            max_width: RENDER_BOX.0,
+            max_height: RENDER_BOX.1,
+        });
+    }
+
+    /// Re-renders when the filter settings changed since the last render.
+    pub(crate) fn filter_changed(&mut self) {
+        if self.prefs.scan.filter != self.rendered_filter {
+            if self.strip.selected.is_none() && !self.strip.pages().is_empty() {
+                self.strip.selected = self
+                    .strip
+                    .pages()
+                    .iter()
+                    .rposition(|p| p.state.is_complete());
+            }
+            self.request_render();
+        }
+    }
+
+    /// Writes the preferences to the data folder.
+    pub fn save_preferences(&mut self) -> std::io::Result<()> {
+        self.prefs.save(&self.prefs_path)
+    }
+
+    /// Fills the settings from the selected device's capabilities.
+    fn fit_settings(&mut self) {
+        let Some(caps) = self.selected_device().and_then(|d| d.capabilities.clone()) else {
+            return;
+        };
+        let scan = &mut self.prefs.scan;
+        if !caps.sources.contains(&scan.source)
+            && let Some(first) = caps.sources.first()
+        {
+            scan.source = *first;
+        }
+        scan.dpi = scan.dpi.clamp(caps.min_dpi, caps.max_dpi.max(caps.min_dpi));
+        if !caps.modes.contains(&scan.mode) {
+            scan.mode = caps.modes.first().copied().unwrap_or(ColorMode::Color);
+        }
+        if !caps.sizes.is_empty() && !caps.sizes.contains(&scan.size) {
+            scan.size = caps.sizes[0];
+        }
+    }
+
+    /// Drains engine events and dialog answers; call once per frame.
+    pub fn poll(&mut self, ctx: &egui::Context) {
+        for _ in 0..EVENTS_PER_FRAME {
+            match self.engine.events().try_recv() {
+                Ok(event) => self.apply(ctx, event),
+                Err(_) => break,
+            }
+        }
+        if !self.engine.events().is_empty() {
+            ctx.request_repaint();
+        }
+        for (purpose, path) in self.dialogs.answers() {
+            match purpose {
+                DialogPurpose::DestinationFolder => self.prefs.destination.folder = path,
+                DialogPurpose::Download { device, item } => {
+                    let job = self.job_id();
+                    self.other_jobs.insert(job, OtherJob::Download(path.clone()));
+                    self.status = format!("Downloading {item} to {}", path.display());
+                    self.engine.send(Command::Download {
+                        job,
+                        device,
+                        item,
+                        path,
+                        overwrite: true,
+                    });
+                }
+                DialogPurpose::Export => self.export_to(&path),
+            }
+        }
+    }
+
+    fn apply(&mut self, ctx: &egui::Context, event: Event) {
+        let job = event.job();
+        if let Some(other) = self.other_jobs.get(&job).cloned()
+            && !matches!(event, Event::PreviewRendered { .. })
+        {
+            self.apply_other(job, other, event);
+            return;
+        }
+        match event {
+            Event::PreviewRendered {
+                request,
+                key,
+                result,
+            } => {
+                if request != self.latest_render {
+                    return;
+                }
+                match result {
+                    Ok(preview) if preview.width > 0 => {
+                        let image = egui::ColorImage::from_rgb(
+                            [preview.width as usize, preview.height as usize],
+                            &preview.rgb,
+                        );
+                        let sum: u64 = preview.rgb.iter().map(|&v| u64::from(v)).sum();
+                        let mean_luma = sum as f32 / preview.rgb.len().max(1) as f32;
+                        let texture = match self.rendered.take() {
+                            Some(mut old) => {
+                                old.texture.set(image, egui::TextureOptions::LINEAR);
+                                old.texture
+                            }
+                            None => ctx.load_texture(
+                                "rendered-page",
+                                image,
+                                egui::TextureOptions::LINEAR,
+                            ),
+                        };
+                        self.rendered = Some(RenderedView {
+                            key,
+                            request,
+                            mean_luma,
+                            blank: preview.blank,
+                            texture,
+                        });
+                    }
+                    Ok(_) => {
+                        self.status = format!("Page {} would be dropped as blank", key.page);
+                    }
+                    Err(e) => self.status = format!("Cannot show page {}: {e}", key.page),
+                }
+            }
+            other => self.apply_scan(ctx, job, other),
+        }
+    }
+
+    fn apply_other(&mut self, job: JobId, kind: OtherJob, event: Event) {
+        match (kind, event) {
+            (OtherJob::List(device), Event::Items {
+                result,
+                capabilities,
+                ..
+            }) => {
+                let selected = self.selected_device().map(|d| d.info.id.clone());
+                if let Some(entry) = self.devices.iter_mut().find(|d| d.info.id == device) {
+                    match result {
+                        Ok(items) => {
+                            entry.items = Some(items);
+                            entry.error = None;
+                        }
+                        Err(e) => entry.error = Some(e),
+                    }
+                    if capabilities.is_some() {
+                        entry.capabilities = capabilities;
+                    }
+                }
+                if selected.as_deref() == Some(device.as_str()) {
+                    self.fit_settings();
+                }
+            }
+            (OtherJob::List(device), Event::JobFinished { result: Err(e), .. }) => {
+                if let Some(entry) = self.devices.iter_mut().find(|d| d.info.id == device) {
+                    entry.error = Some(e.message);
+                }
+                self.other_jobs.remove(&job);
+            }
+            (OtherJob::Upload, Event::Transfer { message, .. }) => {
+                if let Some(upload) = &mut self.upload
+                    && message.kind == MessageKind::Status
+                    && let Some(file) = upload.files.iter_mut().find(|f| f.result.is_none())
+                {
+                    file.percent = message.percent.max(file.percent);
+                }
+            }
+            (OtherJob::Upload, Event::Uploaded { report, .. }) => {
+                if let Some(upload) = &mut self.upload
+                    && let Some(file) = upload
+                        .files
+                        .iter_mut()
+                        .find(|f| f.file == report.file && f.result.is_none())
+                {
+                    file.percent = 100;
+                    file.result = Some(report.result.map(|_| ()));
+                }
+            }
+            (OtherJob::Upload, Event::JobFinished { result, .. }) => {
+                self.other_jobs.remove(&job);
+                let device = self.upload.as_ref().map(|u| u.device.clone());
+                if let Some(upload) = &mut self.upload {
+                    upload.finished = true;
+                    let ok = upload
+                        .files
+                        .iter()
+                        .filter(|f| matches!(f.result, Some(Ok(()))))
+                        .count();
+                    self.status = match result {
+                        Ok(s) if s.outcome == Outcome::Cancelled => {
+                            format!("Upload cancelled; {ok} file(s) stored")
+                        }
+                        Ok(_) => format!("{ok} of {} file(s) uploaded", upload.files.len()),
+                        Err(e) => format!("Upload failed: {e}"),
+                    };
+                }
+                if let Some(device) = device {
+                    self.list_items(&device);
+                }
+            }
+            (OtherJob::Download(path), Event::JobFinished { result, .. }) => {
+                self.other_jobs.remove(&job);
+                self.status = match result {
+                    Ok(_) => format!("Saved {}", path.display()),
+                    Err(e) => format!("Download failed: {e}"),
+                };
+            }
+            (OtherJob::Export(path), Event::JobFinished { result, .. }) => {
+                self.other_jobs.remove(&job);
+                self.status = match result {
+                    Ok(summary) => format!("Saved {} page(s) to {path}", summary.totals.delivered),
+                    Err(e) => format!("Saving failed: {e}"),
+                };
+            }
+            (_, Event::JobFinished { .. }) => {
+                self.other_jobs.remove(&job);
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_scan(&mut self, ctx: &egui::Context, job: JobId, event: Event) {
+        let Some(scan) = self.scan.as_mut().filter(|s| s.id == job) else {
+            return;
+        };
+        match event {
+            Event::JobQueued { ahead, device, .. } => {
+                self.status = format!("Waiting for {device}: {ahead} job(s) ahead");
+            }
+            Event::JobStarted { .. } => {
+                scan.started = true;
+                self.status = String::from("Scanning");
+            }
+            Event::DeviceStatus { status, .. } => {
+                if matches!(status.code, StatusCode::WARMING_UP | StatusCode::CALIBRATING) {
+                    if status.percent.is_some_and(|p| p >= 100) {
+                        self.warming = None;
+                    } else {
+                        self.warming = Some(Warming {
+                            job,
+                            code: status.code,
+                            percent: status.percent,
+                        });
+                    }
+                } else if status.code == StatusCode::CLEAR {
+                    self.warming = None;
+                }
+            }
+            Event::Question {
+                question, status, ..
+            } => {
+                self.warming = None;
+                self.question = Some(OpenQuestion {
+                    job,
+                    question,
+                    status,
+                });
+            }
+            Event::QuestionClosed { question, .. } => {
+                if self.question.as_ref().is_some_and(|q| q.question == question) {
+                    self.question = None;
+                }
+            }
+            Event::Progress { progress, .. } => {
+                if let Stage::WarmingUp(percent) = progress.stage {
+                    if percent.is_some_and(|p| p >= 100) {
+                        self.warming = None;
+                    } else {
+                        self.warming = Some(Warming {
+                            job,
+                            code: StatusCode::WARMING_UP,
+                            percent,
+                        });
+                    }
+                }
+                scan.progress = Some(progress);
+            }
+            Event::PageStarted {
+                page,
+                side,
+                preview_size,
+                ..
+            } => {
+                self.warming = None;
+                let key = PageKey { job, page };
+                self.live = Some(LivePage::start(ctx, key, preview_size));
+                match self.strip.page_mut(key) {
+                    Some(p) => {
+                        p.state = PageState::Scanning;
+                        p.side = side;
+                    }
+                    None => self
+                        .strip
+                        .push(StripPage::new(key, side, PageState::Scanning)),
+                }
+                self.status = format!("Scanning page {page} ({})", side.as_str());
+            }
+            Event::Preview { band, .. } => {
+                if let Some(live) = self.live.as_mut().filter(|l| l.key.page == band.page && l.key.job == job) {
+                    live.band(&band);
+                }
+            }
+            Event::PageDone { page, path, .. } => {
+                let key = PageKey { job, page };
+                scan.pages_done += 1;
+                let thumbnail = self
+                    .live
+                    .as_ref()
+                    .filter(|l| l.key == key)
+                    .map(|l| l.thumbnail(ctx));
+                if let Some(p) = self.strip.page_mut(key) {
+                    if p.state != PageState::BlankFlagged {
+                        p.state = PageState::Done;
+                    }
+                    p.path = path;
+                    p.thumbnail = thumbnail;
+                }
+            }
+            Event::PageBlank { page, .. } => {
+                if let Some(p) = self.strip.page_mut(PageKey { job, page }) {
+                    p.state = PageState::BlankFlagged;
+                }
+            }
+            Event::PageDropped { page, .. } => {
+                if let Some(p) = self.strip.page_mut(PageKey { job, page }) {
+                    p.state = PageState::Skipped;
+                }
+            }
+            Event::PageAbandoned { page, .. } => {
+                if let Some(p) = self.strip.page_mut(PageKey { job, page }) {
+                    p.state = PageState::Failed;
+                }
+            }
+            Event::JobFinished { result, .. } => self.scan_finished(job, result),
+            _ => {}
+        }
+    }
+
+    fn scan_finished(&mut self, job: JobId, result: Result<JobSummary, TransferError>) {
+        let Some(scan) = self.scan.take() else {
+            return;
+        };
+        self.warming = None;
+        self.question = None;
+        // Pages the strip still waits for did not come.
+        for page in self.strip.pages().iter().map(|p| p.key).collect::<Vec<_>>() {
+            if let Some(p) = self.strip.page_mut(page)
+                && page.job == job
+                && p.state == PageState::Scanning
+            {
+                p.state = PageState::Failed;
+            }
+        }
+        self.strip.drop_queued(job);
+        let kept = |n: u32| match n {
+            0 => String::from("no pages were kept"),
+            1 => format!("1 page was saved in {}", scan.destination),
+            n => format!("{n} pages were saved in {}", scan.destination),
+        };
+        match result {
+            Ok(summary) => {
+                if summary.totals.delivered > 0 {
+                    self.finished_scans.push(job);
+                }
+                match summary.outcome {
+                    Outcome::Completed => {
+                        self.status = format!("Done: {}", kept(summary.totals.delivered));
+                    }
+                    Outcome::EndOfMedia { pages } => {
+                        self.status = String::from("The feeder is empty");
+                        self.notice = Some(Notice {
+                            text: format!(
+                                "{pages} page{} came before the feeder ran empty; {}. Load more paper and choose Scan more to continue.",
+                                if pages == 1 { "" } else { "s" },
+                                kept(summary.totals.delivered)
+                            ),
+                            scan_more: true,
+                            error: false,
+                        });
+                    }
+                    Outcome::Cancelled => {
+                        self.status = format!("Cancelled: {}", kept(summary.totals.delivered));
+                    }
+                }
+            }
+            Err(e) => {
+                let page = e
+                    .page
+                    .map(|p| format!(" on page {p}"))
+                    .unwrap_or_default();
+                self.status = format!("Scan failed{page}");
+                self.notice = Some(Notice {
+                    text: format!(
+                        "The scan failed{page}: {} ({}). {}.",
+                        e.message,
+                        e.code.description(),
+                        kept(e.pages_completed)
+                    ),
+                    scan_more: false,
+                    error: true,
+                });
+            }
+        }
+        // The device's storage may have changed; its list stays current.
+        let device = scan.device;
+        self.list_items(&device);
+    }
+}
+
+impl eframe::App for StreamscanApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.poll(ui.ctx());
+        crate::ui::app_ui(ui, self);
+    }
+
+    fn save(&mut self, _storage: &mut dyn eframe::Storage) {
+        if let Err(e) = self.save_preferences() {
+            self.status = format!("Cannot save the settings: {e}");
+        }
+    }
+}
+
+/// Opens the app window and runs until it is closed.
+pub fn run_native(options: AppOptions) -> Result<(), eframe::Error> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Streamscan")
+        .with_app_id("streamscan")
+        .with_inner_size([1200.0, 780.0])
+        .with_min_inner_size([720.0, 480.0]);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")) {
+        viewport = viewport.with_icon(Arc::new(icon));
+    }
+    let native = eframe::NativeOptions {
+        viewport,
+        persist_window: true,
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        "Streamscan",
+        native,
+        Box::new(move |cc| Ok(Box::new(StreamscanApp::new(cc, options)))),
+    )
+}

@@ -1,0 +1,206 @@
+//! What the app remembers between runs: the chosen device, the scan and
+//! filter settings, the destination, and named profiles.
+//!
+//! Preferences are plain serde data with `#[serde(default)]` everywhere,
+//! kept apart from runtime state (jobs, pages, textures), so that a file
+//! written by an older or newer version still loads. They live in
+//! `settings.json` in the app's data folder; the window's size and position
+//! are remembered by eframe itself.
+
+use crate::output::{FileFormat, OutputPattern};
+use crate::transfer::ScanSettings;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Where scanned pages go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Destination {
+    /// Folder the files (or the document) are written into.
+    pub folder: PathBuf,
+    /// File name of each page without the extension; `{n}` is the page
+    /// number and `{date}` the job's start time.
+    pub pattern: String,
+    /// Write one multipage document (PDF or TIFF) instead of a file per page.
+    pub document: bool,
+    /// File name of the document without the extension (`{date}` allowed).
+    pub document_name: String,
+}
+
+impl Default for Destination {
+    fn default() -> Self {
+        Destination {
+            folder: dirs::picture_dir()
+                .or_else(dirs::home_dir)
+                .unwrap_or_else(std::env::temp_dir),
+            pattern: String::from("scan-{date}-{n:03}"),
+            document: false,
+            document_name: String::from("scan-{date}"),
+        }
+    }
+}
+
+/// Doubles braces so that a literal path survives pattern parsing.
+fn escape_braces(text: &str) -> String {
+    text.replace('{', "{{").replace('}', "}}")
+}
+
+impl Destination {
+    /// The per-page pattern for a job that started at `stamp`.
+    pub fn page_pattern(&self, stamp: &str, format: FileFormat) -> Result<OutputPattern, String> {
+        let folder = escape_braces(&self.folder.display().to_string());
+        let name = self.pattern.replace("{date}", stamp);
+        let name = if name.contains("{n") {
+            name
+        } else {
+            format!("{name}-{{n}}")
+        };
+        OutputPattern::parse(&format!("{folder}/{name}.{}", format.extension()))
+    }
+
+    /// The document path for a job that started at `stamp`.
+    pub fn document_path(&self, stamp: &str, format: FileFormat) -> PathBuf {
+        let name = self.document_name.replace("{date}", stamp);
+        self.folder.join(format!("{name}.{}", format.extension()))
+    }
+}
+
+/// A named set of settings the user can pick again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Profile {
+    /// The name shown in the profile list.
+    pub name: String,
+    /// Scan and filter settings.
+    pub scan: ScanSettings,
+    /// Destination.
+    pub destination: Destination,
+}
+
+/// Everything persisted between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Preferences {
+    /// The device selected last (its id).
+    pub device: Option<String>,
+    /// Scan settings, with the filter settings for the next scan.
+    pub scan: ScanSettings,
+    /// Where pages go.
+    pub destination: Destination,
+    /// Saved profiles.
+    pub profiles: Vec<Profile>,
+}
+
+impl Preferences {
+    /// The file preferences are kept in, inside `data_dir`.
+    pub fn path_in(data_dir: &Path) -> PathBuf {
+        data_dir.join("settings.json")
+    }
+
+    /// Loads preferences from `path`; a missing file gives the defaults,
+    /// an unreadable one the defaults and the reason.
+    pub fn load(path: &Path) -> (Preferences, Option<String>) {
+        match std::fs::read(path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(prefs) => (prefs, None),
+                Err(e) => (
+                    Preferences::default(),
+                    Some(format!(
+                        "the settings in {} could not be read ({e}); defaults are used",
+                        path.display()
+                    )),
+                ),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Preferences::default(), None),
+            Err(e) => (
+                Preferences::default(),
+                Some(format!("cannot read {}: {e}", path.display())),
+            ),
+        }
+    }
+
+    /// Writes preferences to `path` (through a temporary file, so a crash
+    /// never leaves half a file).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        let temp = path.with_extension("json.tmp");
+        std::fs::write(&temp, json)?;
+        std::fs::rename(&temp, path)
+    }
+
+    /// Saves the current settings as a profile named `name` (replacing one
+    /// of the same name).
+    pub fn save_profile(&mut self, name: &str) {
+        let profile = Profile {
+            name: name.to_string(),
+            scan: self.scan.clone(),
+            destination: self.destination.clone(),
+        };
+        match self.profiles.iter_mut().find(|p| p.name == name) {
+            Some(existing) => *existing = profile,
+            None => self.profiles.push(profile),
+        }
+    }
+
+    /// Makes the profile named `name` the current settings; false when
+    /// there is none.
+    pub fn apply_profile(&mut self, name: &str) -> bool {
+        match self.profiles.iter().find(|p| p.name == name) {
+            Some(profile) => {
+                self.scan = profile.scan.clone();
+                self.destination = profile.destination.clone();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Deletes the profile named `name`.
+    pub fn delete_profile(&mut self, name: &str) {
+        self.profiles.retain(|p| p.name != name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_escape_the_folder_and_add_a_page_number() {
+        let destination = Destination {
+            folder: PathBuf::from("/tmp/a{b}"),
+            pattern: String::from("scan-{date}"),
+            ..Destination::default()
+        };
+        let pattern = destination
+            .page_pattern("20260101", FileFormat::Png)
+            .expect("pattern");
+        assert_eq!(
+            pattern.path_for(3),
+            PathBuf::from("/tmp/a{b}/scan-20260101-3.png")
+        );
+    }
+
+    #[test]
+    fn profiles_are_saved_applied_and_deleted() {
+        let mut prefs = Preferences::default();
+        prefs.scan.dpi = 150;
+        prefs.save_profile("Receipts");
+        prefs.scan.dpi = 600;
+        assert!(prefs.apply_profile("Receipts"));
+        assert_eq!(prefs.scan.dpi, 150);
+        prefs.delete_profile("Receipts");
+        assert!(!prefs.apply_profile("Receipts"));
+    }
+
+    #[test]
+    fn unknown_and_missing_fields_load_with_defaults() {
+        let prefs: Preferences =
+            serde_json::from_str(r#"{"device":"sim","future":1}"#).expect("loads");
+        assert_eq!(prefs.device.as_deref(), Some("sim"));
+        assert_eq!(prefs.scan, ScanSettings::default());
+    }
+}

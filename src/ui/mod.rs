@@ -1,0 +1,179 @@
+//! The widgets of the desktop app: they draw from the app's state and call
+//! the app's methods; they hold no state of their own beyond what egui
+//! keeps (scroll positions, open combo boxes).
+//!
+//! Layout: a toolbar on top (Scan, Cancel, Stop after this page, Save,
+//! Undo/Redo, manual duplex); on the left the device list, scan settings,
+//! filter settings and profiles; in the centre the live preview; at the
+//! bottom the progress line and the page strip. Device conditions show as
+//! a modeless warm-up box or a modal question. Every control has an
+//! accessible label, so screen readers and the UI tests find it by name.
+
+mod devices;
+mod dialogs;
+mod filter;
+mod preview;
+mod settings;
+mod strip;
+
+use crate::app::StreamscanApp;
+use egui::{Key, KeyboardShortcut, Modifiers};
+
+/// Ctrl+S: save the pages.
+const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+/// Ctrl+Shift+Z: redo.
+const REDO: KeyboardShortcut =
+    KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z);
+/// Ctrl+Z: undo.
+const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+
+/// Draws the whole app.
+pub fn app_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+    let ctx = ui.ctx().clone();
+    keyboard(&ctx, app);
+    egui::Panel::top("toolbar").show(ui, |ui| toolbar_ui(ui, app));
+    egui::Panel::left("side")
+        .default_size(320.0)
+        .resizable(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                devices::devices_ui(ui, app);
+                ui.separator();
+                settings::scan_settings_ui(ui, app);
+                ui.separator();
+                filter::filter_ui(ui, app);
+                ui.separator();
+                settings::profiles_ui(ui, app);
+            });
+        });
+    egui::Panel::bottom("strip")
+        .resizable(true)
+        .default_size(170.0)
+        .show(ui, |ui| {
+            progress_ui(ui, app);
+            ui.separator();
+            strip::strip_ui(ui, app);
+        });
+    egui::CentralPanel::default().show(ui, |ui| preview::preview_ui(ui, app));
+    dialogs::dialogs_ui(&ctx, app);
+    devices::handle_dropped_files(&ctx, app);
+}
+
+fn keyboard(ctx: &egui::Context, app: &mut StreamscanApp) {
+    // Shortcuts with Ctrl work everywhere; bare keys only when no text
+    // field takes the keyboard.
+    if ctx.input_mut(|i| i.consume_shortcut(&SAVE)) {
+        app.save_as();
+    }
+    if ctx.input_mut(|i| i.consume_shortcut(&REDO)) {
+        app.strip_mut().redo();
+    }
+    if ctx.input_mut(|i| i.consume_shortcut(&UNDO)) {
+        app.strip_mut().undo();
+    }
+    if ctx.input(|i| i.key_pressed(Key::Escape)) {
+        app.cancel();
+    }
+    if !ctx.egui_wants_keyboard_input()
+        && app.question().is_none()
+        && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space))
+    {
+        app.start_scan();
+    }
+}
+
+fn toolbar_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+    ui.horizontal(|ui| {
+        let scanning = app.is_scanning();
+        if ui
+            .add_enabled(!scanning, egui::Button::new("Scan"))
+            .on_hover_text("Scan with the settings on the left (Space)")
+            .clicked()
+        {
+            app.start_scan();
+        }
+        if ui
+            .add_enabled(scanning, egui::Button::new("Cancel"))
+            .on_hover_text("Stop now; completed pages are kept (Esc)")
+            .clicked()
+        {
+            app.cancel();
+        }
+        let feeder = app
+            .scan_job()
+            .is_some_and(|s| s.settings.source != crate::transfer::Source::Flatbed);
+        let stop_asked = app.scan_job().is_some_and(|s| s.stop_requested);
+        if ui
+            .add_enabled(
+                scanning && feeder && !stop_asked,
+                egui::Button::new("Stop after this page"),
+            )
+            .clicked()
+        {
+            app.stop_after_page();
+        }
+        ui.separator();
+        let has_pages = !app.strip().export_pages().is_empty();
+        if ui
+            .add_enabled(has_pages && !scanning, egui::Button::new("Save…"))
+            .on_hover_text("Save the pages as PDF, TIFF or a file per page (Ctrl+S)")
+            .clicked()
+        {
+            app.save_as();
+        }
+        if ui
+            .add_enabled(app.strip().can_undo(), egui::Button::new("Undo"))
+            .on_hover_text("Ctrl+Z")
+            .clicked()
+        {
+            app.strip_mut().undo();
+        }
+        if ui
+            .add_enabled(app.strip().can_redo(), egui::Button::new("Redo"))
+            .on_hover_text("Ctrl+Shift+Z")
+            .clicked()
+        {
+            app.strip_mut().redo();
+        }
+        ui.separator();
+        if ui
+            .add_enabled(
+                app.finished_scans().len() >= 2 && !scanning,
+                egui::Button::new("Interleave fronts and backs"),
+            )
+            .on_hover_text(
+                "Manual duplex: scan the fronts, turn the stack over, scan the backs, then interleave",
+            )
+            .clicked()
+        {
+            app.interleave_last_two();
+        }
+    });
+}
+
+fn progress_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+    ui.horizontal(|ui| {
+        ui.heading("Progress");
+        match app.scan_job().and_then(|s| s.progress.map(|p| (s.clone(), p))) {
+            Some((scan, p)) if p.page > 0 => {
+                let total = p
+                    .pages_total
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| String::from("?"));
+                let fraction = (p.percent.max(0) as f32 / 100.0).clamp(0.0, 1.0);
+                ui.label(format!("Page {} of {total}, {} side", p.page, p.side.as_str()));
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .desired_width(160.0)
+                        .text(format!("{}%", p.percent.max(0))),
+                );
+                if p.pages_per_minute > 0.0 {
+                    ui.label(format!("{:.1} pages/min", p.pages_per_minute));
+                }
+                ui.label(format!("{} done", scan.pages_done));
+            }
+            _ => {}
+        }
+        ui.label(app.status().to_string());
+    });
+}

@@ -1,0 +1,131 @@
+//! Segmentation end to end: photos on the virtual scanner's flatbed are
+//! found on a quick preview, become Generated region items of the flatbed,
+//! and one pass over the flatbed folder (ACQUIRE_CHILDREN) delivers one
+//! straightened image per photo.
+
+mod support;
+
+use streamscan::device::sim::render::{PageSpec, render_page};
+use streamscan::engine::{Command, OutputTarget};
+use streamscan::output::OutputPattern;
+use streamscan::transfer::codes::download_flags::ACQUIRE_CHILDREN;
+use streamscan::transfer::{
+    ItemArea, ItemFlags, Outcome, ScanSettings, Transfer, TransferOptions, check,
+};
+use support::*;
+
+#[test]
+fn region_items_are_scanned_in_one_pass_as_straight_images() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut driver = sim("photos=2,warmup=0", dir.path());
+    // Where the simulator puts the photos at 150 dpi.
+    let placed = render_page(&PageSpec {
+        seed: 1,
+        dpi: 150,
+        photos: 2,
+        ..PageSpec::default()
+    })
+    .regions;
+    let areas: Vec<ItemArea> = placed
+        .iter()
+        .map(|r| ItemArea {
+            x_mm: r.x_mm,
+            y_mm: r.y_mm,
+            width_mm: r.width_mm,
+            height_mm: r.height_mm,
+            angle_deg: r.angle_deg,
+        })
+        .collect();
+    let mut transfer = Transfer::new(
+        &mut driver,
+        TransferOptions {
+            clock: streamscan::clock::VirtualClock::shared(),
+            ..Default::default()
+        },
+    );
+    let items = transfer
+        .create_region_items("Flatbed", &areas)
+        .expect("regions created");
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i.flags.contains(ItemFlags::GENERATED)));
+    let settings = ScanSettings {
+        dpi: 150,
+        ..Default::default()
+    };
+    let mut cb = MemCallback::default();
+    let result = transfer.download("Flatbed", ACQUIRE_CHILDREN, &settings, &mut cb);
+    check(transfer.trace()).expect("message order");
+    assert_eq!(result, Ok(Outcome::Completed));
+    let names: Vec<String> = cb.streams.iter().map(|(r, _)| r.item_name.clone()).collect();
+    assert_eq!(names, vec!["Region 1", "Region 2"]);
+    for (bytes, region) in cb.completed().iter().zip(&placed) {
+        let page = decode(bytes);
+        let expect_w = region.width_mm * 150.0 / 25.4;
+        let expect_h = region.height_mm * 150.0 / 25.4;
+        assert!((f64::from(page.header.width) - expect_w).abs() <= 2.0);
+        assert!((f64::from(page.height()) - expect_h).abs() <= 2.0);
+        // Straightened: the print's white border runs along every edge.
+        let row = page.row(1);
+        let light = row.chunks(3).filter(|p| p[0] > 200 && p[1] > 200).count();
+        assert!(light * 10 > row.len() / 3 * 8, "top edge is the white border");
+    }
+}
+
+#[test]
+fn scan_regions_finds_the_photos_and_saves_one_file_each() {
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut harness = EngineHarness::start(|_| {});
+    let device = sim_id("photos=3", dirs.path());
+    let pattern =
+        OutputPattern::parse(&out.path().join("photo-{n}.png").display().to_string())
+            .expect("pattern");
+    harness.send(Command::ScanRegions {
+        job: 1,
+        device,
+        settings: ScanSettings {
+            dpi: 150,
+            ..Default::default()
+        },
+        output: OutputTarget::Files {
+            pattern,
+            overwrite: false,
+        },
+        interactive: false,
+    });
+    let summary = harness.finish(1).expect("job succeeds");
+    assert_eq!(summary.outcome, Outcome::Completed);
+    assert_eq!(summary.totals.delivered, 3, "one image per photo");
+    assert_eq!(
+        dir_names(out.path()),
+        vec!["photo-1.png", "photo-2.png", "photo-3.png"]
+    );
+    let placed = render_page(&PageSpec {
+        seed: 1,
+        dpi: 150,
+        photos: 3,
+        ..PageSpec::default()
+    })
+    .regions;
+    let mut sizes: Vec<(f64, f64)> = summary
+        .files
+        .iter()
+        .map(|f| {
+            let page = decode(&std::fs::read(f).expect("file"));
+            (
+                f64::from(page.header.width) * 25.4 / 150.0,
+                f64::from(page.height()) * 25.4 / 150.0,
+            )
+        })
+        .collect();
+    let mut expected: Vec<(f64, f64)> = placed.iter().map(|r| (r.width_mm, r.height_mm)).collect();
+    let key = |v: &(f64, f64)| (v.0 * v.1 * 100.0) as i64;
+    sizes.sort_by_key(key);
+    expected.sort_by_key(key);
+    for (got, want) in sizes.iter().zip(&expected) {
+        assert!(
+            (got.0 - want.0).abs() < 3.0 && (got.1 - want.1).abs() < 3.0,
+            "photo size {got:?} vs placed {want:?}"
+        );
+    }
+}
