@@ -409,6 +409,11 @@ impl StreamscanApp {
         &self.status
     }
 
+    /// Replaces the status line.
+    pub fn set_status(&mut self, text: &str) {
+        self.status = text.to_string();
+    }
+
     /// The notice at the end of the last job.
     pub fn notice(&self) -> Option<&Notice> {
         self.notice.as_ref()

@@ -11,18 +11,24 @@ use crate::raster::{Page, PageHeader, PixelFormat};
 /// Rotates the content counter-clockwise by `angle_deg` about the page
 /// centre with bilinear interpolation; uncovered corners become `background`.
 pub(crate) fn skew(canvas: &Canvas, angle_deg: f64, background: Rgb) -> Canvas {
-    let (w, h, ch) = (canvas.width, canvas.height, canvas.channels);
     let mut out = Canvas {
-        width: w,
-        height: h,
-        channels: ch,
-        px_per_mm: canvas.px_per_mm,
         data: vec![0; canvas.data.len()],
+        ..*canvas
     };
-    if w == 0 || h == 0 {
-        return out;
+    if canvas.width > 0 && canvas.height > 0 {
+        let bg = canvas.bytes_of(background);
+        if canvas.channels == 3 {
+            skew_into::<3>(canvas, &mut out.data, angle_deg, bg);
+        } else {
+            skew_into::<1>(canvas, &mut out.data, angle_deg, [bg[0]]);
+        }
     }
-    let bg = canvas.bytes_of(background);
+    out
+}
+
+/// [`skew`] for `C` channels a pixel, writing into `out`.
+fn skew_into<const C: usize>(canvas: &Canvas, out: &mut [u8], angle_deg: f64, bg: [u8; C]) {
+    let (w, h) = (canvas.width, canvas.height);
     let (sin, cos) = angle_deg.to_radians().sin_cos();
     let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
     // Source positions in 1/65536 pixel, stepping along each output row.
@@ -31,66 +37,78 @@ pub(crate) fn skew(canvas: &Canvas, angle_deg: f64, background: Rgb) -> Canvas {
     let step_y = (sin * ONE).round() as i64;
     let (max_x, max_y) = (w as i64 - 1, h as i64 - 1);
     let src = &canvas.data;
-    let fetch = |x: i64, y: i64, k: usize| -> u32 {
+    let pixel = |x: i64, y: i64| -> [u8; C] {
         if x < 0 || y < 0 || x > max_x || y > max_y {
-            u32::from(bg[k])
+            bg
         } else {
-            u32::from(src[(y as usize * w + x as usize) * ch + k])
+            let i = (y as usize * w + x as usize) * C;
+            let mut p = [0u8; C];
+            p.copy_from_slice(&src[i..i + C]);
+            p
         }
     };
-    for (y, out_row) in out.data.chunks_exact_mut(w * ch).enumerate() {
+    for (y, out_row) in out.chunks_exact_mut(w * C).enumerate() {
         let dy = y as f64 + 0.5 - cy;
         let dx = 0.5 - cx;
         // Pixel-centre convention: subtract half a pixel to index samples.
         let mut sx = ((cx + dx * cos - dy * sin - 0.5) * ONE).round() as i64;
         let mut sy = ((cy + dx * sin + dy * cos - 0.5) * ONE).round() as i64;
-        for out_px in out_row.chunks_exact_mut(ch) {
-            let ix = sx >> 16;
-            let iy = sy >> 16;
+        for out_px in out_row.chunks_exact_mut(C) {
+            let (ix, iy) = (sx >> 16, sy >> 16);
             let fx = ((sx >> 8) & 0xFF) as u32;
             let fy = ((sy >> 8) & 0xFF) as u32;
-            let w00 = (256 - fx) * (256 - fy);
-            let w10 = fx * (256 - fy);
-            let w01 = (256 - fx) * fy;
-            let w11 = fx * fy;
+            let weights = [
+                (256 - fx) * (256 - fy),
+                fx * (256 - fy),
+                (256 - fx) * fy,
+                fx * fy,
+            ];
             if ix >= 0 && iy >= 0 && ix < max_x && iy < max_y {
-                let i00 = (iy as usize * w + ix as usize) * ch;
-                let i01 = i00 + w * ch;
-                for (k, o) in out_px.iter_mut().enumerate() {
-                    let v = u32::from(src[i00 + k]) * w00
-                        + u32::from(src[i00 + ch + k]) * w10
-                        + u32::from(src[i01 + k]) * w01
-                        + u32::from(src[i01 + ch + k]) * w11;
-                    *o = ((v + 32768) >> 16) as u8;
-                }
+                let top = (iy as usize * w + ix as usize) * C;
+                let bottom = top + w * C;
+                let (t, b) = (&src[top..top + 2 * C], &src[bottom..bottom + 2 * C]);
+                blend_four::<C>([&t[..C], &t[C..], &b[..C], &b[C..]], weights, out_px);
             } else {
-                for (k, o) in out_px.iter_mut().enumerate() {
-                    let v = fetch(ix, iy, k) * w00
-                        + fetch(ix + 1, iy, k) * w10
-                        + fetch(ix, iy + 1, k) * w01
-                        + fetch(ix + 1, iy + 1, k) * w11;
-                    *o = ((v + 32768) >> 16) as u8;
-                }
+                let corners = [
+                    pixel(ix, iy),
+                    pixel(ix + 1, iy),
+                    pixel(ix, iy + 1),
+                    pixel(ix + 1, iy + 1),
+                ];
+                blend_four::<C>(
+                    [&corners[0], &corners[1], &corners[2], &corners[3]],
+                    weights,
+                    out_px,
+                );
             }
             sx += step_x;
             sy += step_y;
         }
     }
-    out
+}
+
+/// Weighted sum of four pixels (weights add up to 65536) into `out`.
+#[inline]
+fn blend_four<const C: usize>(pixels: [&[u8]; 4], weights: [u32; 4], out: &mut [u8]) {
+    let [a, b, c, d] = pixels;
+    let (a, b, c, d) = (&a[..C], &b[..C], &c[..C], &d[..C]);
+    for k in 0..C {
+        let v = u32::from(a[k]) * weights[0]
+            + u32::from(b[k]) * weights[1]
+            + u32::from(c[k]) * weights[2]
+            + u32::from(d[k]) * weights[3];
+        out[k] = ((v + 32768) >> 16) as u8;
+    }
 }
 
 /// Turns the canvas upside down (180 degrees) in place.
 pub(crate) fn turn_180(canvas: &mut Canvas) {
-    let ch = canvas.channels;
-    if ch == 1 {
-        canvas.data.reverse();
-        return;
-    }
-    let pixels = canvas.data.len() / ch;
-    for i in 0..pixels / 2 {
-        let j = pixels - 1 - i;
-        for k in 0..ch {
-            canvas.data.swap(i * ch + k, j * ch + k);
+    // Reversing the bytes turns the page and reverses each pixel's channels;
+    // swap red and blue back.
+    canvas.data.reverse();
+    if canvas.channels == 3 {
+        for px in canvas.data.chunks_exact_mut(3) {
+            px.swap(0, 2);
         }
     }
 }

@@ -1,0 +1,229 @@
+//! The Devices list: kind, name and state of every device, Refresh, the
+//! selected device's items (sources and stored files, each file with a
+//! Download button), and the drop targets for uploads.
+
+use crate::app::StreamscanApp;
+use crate::transfer::{DeviceKind, Item};
+use egui::{RichText, Stroke};
+
+fn kind_label(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::Virtual => "Virtual",
+        DeviceKind::Network => "Network",
+        DeviceKind::Usb => "USB",
+        DeviceKind::Camera => "Camera",
+        DeviceKind::Sane => "SANE",
+    }
+}
+
+/// True while files are dragged over the window.
+fn files_hovering(ctx: &egui::Context) -> bool {
+    ctx.input(|i| !i.raw.hovered_files.is_empty())
+}
+
+/// Draws the device list.
+pub fn devices_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+    ui.horizontal(|ui| {
+        ui.heading("Devices");
+        if ui
+            .button("Refresh")
+            .on_hover_text("Look for devices again")
+            .clicked()
+        {
+            app.refresh_devices();
+        }
+    });
+    let hovering = files_hovering(ui.ctx());
+    let busy_device = app.scan_job().map(|s| s.device.clone());
+    let uploading = app
+        .upload()
+        .filter(|u| !u.finished)
+        .map(|u| u.device.clone());
+    let mut clicked = None;
+    let mut rects = Vec::new();
+    for (i, device) in app.devices().iter().enumerate() {
+        let state = if busy_device.as_deref() == Some(device.info.id.as_str()) {
+            "scanning"
+        } else if uploading.as_deref() == Some(device.info.id.as_str()) {
+            "receiving files"
+        } else if device.error.is_some() {
+            "unavailable"
+        } else if device.items.is_some() {
+            "ready"
+        } else {
+            "connecting…"
+        };
+        let accepts = device.accepts_uploads();
+        let text = format!(
+            "{} — {} ({state})",
+            device.info.name,
+            kind_label(device.info.kind)
+        );
+        let mut frame = egui::Frame::group(ui.style());
+        if hovering && accepts {
+            frame = frame
+                .stroke(Stroke::new(2.0, ui.visuals().selection.stroke.color))
+                .fill(ui.visuals().selection.bg_fill.gamma_multiply(0.4));
+        }
+        let response = frame
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                let r = ui.selectable_label(i == app_selected(app), text);
+                if device.info.id != "sim" {
+                    ui.label(RichText::new(&device.info.id).small().weak());
+                }
+                if hovering && accepts {
+                    ui.label("Drop files here to upload them to the device's storage");
+                }
+                if let Some(e) = &device.error {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+                r
+            });
+        if response.inner.clicked() {
+            clicked = Some(i);
+        }
+        rects.push(response.response.rect);
+    }
+    app.device_rects = rects;
+    if let Some(i) = clicked {
+        app.select_device(i);
+    }
+    items_ui(ui, app);
+    upload_ui(ui, app);
+}
+
+fn app_selected(app: &StreamscanApp) -> usize {
+    let id = app.selected_device().map(|d| d.info.id.clone());
+    app.devices()
+        .iter()
+        .position(|d| Some(&d.info.id) == id.as_ref())
+        .unwrap_or(0)
+}
+
+fn items_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+    let Some(root) = app.selected_device().and_then(|d| d.items.clone()) else {
+        return;
+    };
+    let mut download: Option<Item> = None;
+    egui::CollapsingHeader::new("Items")
+        .default_open(true)
+        .show(ui, |ui| {
+            for child in &root.children {
+                if child.is_folder() {
+                    egui::CollapsingHeader::new(format!(
+                        "{} ({} files)",
+                        child.name,
+                        child.children.len()
+                    ))
+                    .id_salt(&child.full_name)
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        if child.children.is_empty() {
+                            ui.weak("empty — drop files on the device to upload");
+                        }
+                        for file in &child.children {
+                            ui.horizontal(|ui| {
+                                let size = file
+                                    .size
+                                    .map(|s| format!(" ({})", human_bytes(s)))
+                                    .unwrap_or_default();
+                                ui.label(format!("{}{size}", file.name));
+                                if ui
+                                    .small_button("Download")
+                                    .on_hover_text(format!("Save {} to this computer", file.name))
+                                    .clicked()
+                                {
+                                    download = Some(file.clone());
+                                }
+                            });
+                        }
+                    });
+                } else {
+                    ui.label(format!("• {}", child.name));
+                }
+            }
+        });
+    if let Some(item) = download {
+        app.download(&item);
+    }
+}
+
+fn upload_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+    let Some(upload) = app.upload().cloned() else {
+        return;
+    };
+    ui.label(RichText::new("Upload").strong());
+    for file in &upload.files {
+        let name = file
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match &file.result {
+            Some(Ok(())) => {
+                ui.label(format!("✔ {name}"));
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("✖ {name}: {e}"));
+            }
+            None => {
+                ui.add(
+                    egui::ProgressBar::new(file.percent.max(0) as f32 / 100.0)
+                        .text(format!("{name} {}%", file.percent.max(0))),
+                );
+            }
+        }
+    }
+    ui.horizontal(|ui| {
+        if !upload.finished && ui.button("Cancel upload").clicked() {
+            app.cancel();
+        }
+        if upload.finished && ui.button("Clear").clicked() {
+            app.clear_upload();
+        }
+    });
+}
+
+/// `12.3 MB` style sizes.
+pub fn human_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.0} kB", b / 1e3)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// Files dropped on the window go to the device row under the pointer, or
+/// to the selected device when it takes uploads.
+pub fn handle_dropped_files(ctx: &egui::Context, app: &mut StreamscanApp) {
+    let dropped: Vec<std::path::PathBuf> = ctx.input(|i| {
+        i.raw
+            .dropped_files
+            .iter()
+            .filter_map(|f| f.path().map(|p| p.to_path_buf()))
+            .collect()
+    });
+    if dropped.is_empty() {
+        return;
+    }
+    let pointer = ctx.input(|i| i.pointer.latest_pos());
+    let target = pointer
+        .and_then(|pos| app.device_rects.iter().position(|r| r.contains(pos)))
+        .or_else(|| {
+            app.selected_device()
+                .filter(|d| d.accepts_uploads())
+                .map(|_| app_selected(app))
+        });
+    match target {
+        Some(i) if app.devices().get(i).is_some_and(|d| d.accepts_uploads()) => {
+            app.upload_files(i, dropped);
+        }
+        _ => app.set_status("Drop files on a device that has storage to upload them"),
+    }
+}

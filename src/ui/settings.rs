@@ -1,0 +1,277 @@
+//! Scan settings (source, resolution, colour mode, page size, pages,
+//! destination, format, JPEG quality with the expected size per page) and
+//! the profiles list.
+
+use crate::app::StreamscanApp;
+use crate::output::FileFormat;
+use crate::transfer::{ColorMode, PageSize, Source, mm_to_pixels};
+
+/// Resolutions offered when the device's range includes them.
+const RESOLUTIONS: [u32; 7] = [75, 100, 150, 200, 300, 600, 1200];
+
+fn source_label(source: Source) -> &'static str {
+    match source {
+        Source::Flatbed => "Flatbed",
+        Source::Feeder => "Feeder",
+        Source::Duplex => "Feeder, both sides",
+    }
+}
+
+fn mode_label(mode: ColorMode) -> &'static str {
+    match mode {
+        ColorMode::Color => "Colour",
+        ColorMode::Gray => "Gray",
+        ColorMode::Bw => "Black and white",
+    }
+}
+
+fn size_label(size: PageSize) -> String {
+    match size {
+        PageSize::A4 => String::from("A4"),
+        PageSize::Letter => String::from("Letter"),
+        PageSize::Legal => String::from("Legal"),
+        PageSize::Auto => String::from("Detect length"),
+        PageSize::Custom {
+            width_mm,
+            height_mm,
+        } => format!("{width_mm:.0} × {height_mm:.0} mm"),
+    }
+}
+
+fn format_label(format: FileFormat) -> &'static str {
+    match format {
+        FileFormat::Png => "PNG",
+        FileFormat::Jpeg => "JPEG",
+        FileFormat::Tiff => "TIFF",
+        FileFormat::Pdf => "PDF",
+        FileFormat::Bmp => "BMP",
+        FileFormat::Pnm => "PNM",
+    }
+}
+
+/// A rough size of one page in `format`, in bytes.
+pub fn expected_page_bytes(
+    size: PageSize,
+    dpi: u32,
+    mode: ColorMode,
+    format: FileFormat,
+    quality: u8,
+) -> u64 {
+    let (w_mm, h_mm) = size.millimetres();
+    let pixels = u64::from(mm_to_pixels(w_mm, dpi)) * u64::from(mm_to_pixels(h_mm.unwrap_or(297.0), dpi));
+    let raw_bits = match mode {
+        ColorMode::Color => 24,
+        ColorMode::Gray => 8,
+        ColorMode::Bw => 1,
+    };
+    let raw = pixels * raw_bits / 8;
+    match format {
+        FileFormat::Bmp | FileFormat::Pnm => raw,
+        FileFormat::Png | FileFormat::Tiff => raw / 3,
+        FileFormat::Jpeg | FileFormat::Pdf => {
+            if mode == ColorMode::Bw {
+                raw / 3
+            } else {
+                // Bits per pixel of a typical document page by quality.
+                let q = f64::from(quality.clamp(1, 100)) / 100.0;
+                let bpp = 0.3 + 2.7 * q * q * q;
+                let channels = if mode == ColorMode::Color { 1.0 } else { 0.6 };
+                (pixels as f64 * bpp * channels / 8.0) as u64
+            }
+        }
+    }
+}
+
+/// Draws the scan settings.
+pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+    ui.heading("Scan settings");
+    let caps = app.selected_device().and_then(|d| d.capabilities.clone());
+    let sources = caps
+        .as_ref()
+        .map(|c| c.sources.clone())
+        .unwrap_or_else(|| vec![Source::Flatbed, Source::Feeder, Source::Duplex]);
+    let (min_dpi, max_dpi) = caps
+        .as_ref()
+        .map(|c| (c.min_dpi, c.max_dpi))
+        .unwrap_or((75, 1200));
+    let modes = caps
+        .as_ref()
+        .map(|c| c.modes.clone())
+        .unwrap_or_else(|| vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw]);
+    let sizes = caps
+        .as_ref()
+        .map(|c| c.sizes.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| vec![PageSize::A4, PageSize::Letter, PageSize::Legal]);
+    let scanning = app.is_scanning();
+    ui.add_enabled_ui(!scanning, |ui| {
+        let scan = &mut app.preferences_mut().scan;
+        egui::Grid::new("scan-settings")
+            .num_columns(2)
+            .spacing([8.0, 6.0])
+            .show(ui, |ui| {
+                ui.label("Source");
+                egui::ComboBox::new("source", "Source")
+                    .selected_text(source_label(scan.source))
+                    .show_ui(ui, |ui| {
+                        for s in &sources {
+                            ui.selectable_value(&mut scan.source, *s, source_label(*s));
+                        }
+                    });
+                ui.end_row();
+
+                ui.label("Resolution");
+                egui::ComboBox::new("resolution", "Resolution")
+                    .selected_text(format!("{} dpi", scan.dpi))
+                    .show_ui(ui, |ui| {
+                        for dpi in RESOLUTIONS.iter().filter(|d| (min_dpi..=max_dpi).contains(d)) {
+                            ui.selectable_value(&mut scan.dpi, *dpi, format!("{dpi} dpi"));
+                        }
+                    });
+                ui.end_row();
+
+                ui.label("Colour");
+                egui::ComboBox::new("mode", "Colour mode")
+                    .selected_text(mode_label(scan.mode))
+                    .show_ui(ui, |ui| {
+                        for m in &modes {
+                            ui.selectable_value(&mut scan.mode, *m, mode_label(*m));
+                        }
+                    });
+                ui.end_row();
+
+                ui.label("Page size");
+                egui::ComboBox::new("size", "Page size")
+                    .selected_text(size_label(scan.size))
+                    .show_ui(ui, |ui| {
+                        for s in &sizes {
+                            ui.selectable_value(&mut scan.size, *s, size_label(*s));
+                        }
+                    });
+                ui.end_row();
+
+                let label = ui.label("Pages");
+                ui.add_enabled(
+                    scan.source != Source::Flatbed,
+                    egui::DragValue::new(&mut scan.pages).range(0..=9999),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("0 scans every page in the feeder");
+                ui.end_row();
+            });
+    });
+    destination_ui(ui, app, scanning);
+}
+
+fn destination_ui(ui: &mut egui::Ui, app: &mut StreamscanApp, scanning: bool) {
+    let mut choose = false;
+    ui.add_enabled_ui(!scanning, |ui| {
+        let prefs = app.preferences_mut();
+        ui.label(egui::RichText::new("Destination").strong());
+        ui.horizontal(|ui| {
+            let label = ui.label("Folder");
+            let mut folder = prefs.destination.folder.display().to_string();
+            if ui
+                .add(egui::TextEdit::singleline(&mut folder).desired_width(160.0))
+                .labelled_by(label.id)
+                .changed()
+            {
+                prefs.destination.folder = folder.into();
+            }
+            if ui.button("Choose…").clicked() {
+                choose = true;
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut prefs.destination.document, false, "A file per page");
+            ui.radio_value(&mut prefs.destination.document, true, "One document");
+        });
+        let document = prefs.destination.document;
+        ui.horizontal(|ui| {
+            let label = ui.label(if document { "Name" } else { "Pattern" });
+            let text = if document {
+                &mut prefs.destination.document_name
+            } else {
+                &mut prefs.destination.pattern
+            };
+            ui.add(egui::TextEdit::singleline(text).desired_width(180.0))
+                .labelled_by(label.id)
+                .on_hover_text("{n}: page number, {date}: the time the scan started");
+        });
+        let scan = &mut prefs.scan;
+        if document && !scan.format.is_multipage() {
+            scan.format = FileFormat::Pdf;
+        }
+        egui::ComboBox::new("format", "Format")
+            .selected_text(format_label(scan.format))
+            .show_ui(ui, |ui| {
+                for f in FileFormat::ALL {
+                    if !document || f.is_multipage() {
+                        ui.selectable_value(&mut scan.format, f, format_label(f));
+                    }
+                }
+            });
+        if matches!(scan.format, FileFormat::Jpeg | FileFormat::Pdf) {
+            ui.add(egui::Slider::new(&mut scan.quality, 1..=100).text("JPEG quality"));
+        }
+        let bytes = expected_page_bytes(scan.size, scan.dpi, scan.mode, scan.format, scan.quality);
+        ui.weak(format!(
+            "About {} per page",
+            super::devices::human_bytes(bytes)
+        ));
+    });
+    if choose {
+        app.choose_folder();
+    }
+}
+
+/// Draws the profiles: pick, save, delete.
+pub fn profiles_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+    ui.heading("Profiles");
+    let names: Vec<String> = app
+        .preferences()
+        .profiles
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let mut apply = None;
+    let mut delete = None;
+    for name in &names {
+        ui.horizontal(|ui| {
+            if ui
+                .button(name)
+                .on_hover_text("Use these settings")
+                .clicked()
+            {
+                apply = Some(name.clone());
+            }
+            if ui
+                .small_button("Delete")
+                .on_hover_text(format!("Delete the profile {name}"))
+                .clicked()
+            {
+                delete = Some(name.clone());
+            }
+        });
+    }
+    ui.horizontal(|ui| {
+        let label = ui.label("New profile");
+        ui.add(egui::TextEdit::singleline(&mut app.profile_name).desired_width(120.0))
+            .labelled_by(label.id);
+        let name = app.profile_name.trim().to_string();
+        if ui
+            .add_enabled(!name.is_empty(), egui::Button::new("Save profile"))
+            .clicked()
+        {
+            app.preferences_mut().save_profile(&name);
+            app.profile_name.clear();
+        }
+    });
+    if let Some(name) = apply {
+        app.preferences_mut().apply_profile(&name);
+        app.filter_changed();
+    }
+    if let Some(name) = delete {
+        app.preferences_mut().delete_profile(&name);
+    }
+}
