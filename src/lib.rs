@@ -5,9 +5,12 @@
 //!
 //! Layers depend downwards only:
 //!
+//! - [`app`] and [`ui`]: the desktop app (eframe/egui), the only code that
+//!   imports egui: [`app`] holds its state and talks to the engine,
+//!   [`ui`] draws it. [`cli`] is the other front end.
 //! - [`engine`]: jobs on worker threads; `Command`s in, `Event`s out over
-//!   bounded channels, a waker for the front end. The CLI and,
-//!   later, the GUI both drive it.
+//!   bounded channels, a waker for the front end. The CLI and the GUI both
+//!   drive it.
 //! - [`transfer`]: the contract of `shared/design/wia-transfers.md`: items,
 //!   streams requested before every page, STATUS / NEW_PAGE /
 //!   END_OF_STREAM / END_OF_TRANSFER in order, the device-status handler
@@ -35,6 +38,7 @@
 //! silent fails with DEVICE_COMMUNICATION after the no-data timeout.
 //! Parsers of device data return errors, never panic.
 
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod device;
@@ -43,3 +47,4 @@ pub mod filter;
 pub mod output;
 pub mod raster;
 pub mod transfer;
+pub mod ui;

@@ -2,6 +2,9 @@
 //! rule, each named after it. Every run goes through the shared
 //! message-order checker (`support::run`).
 
+// Scripts are attached to a fresh callback right before the run they shape.
+#![allow(clippy::field_reassign_with_default)]
+
 mod support;
 
 use std::sync::atomic::{AtomicU32, Ordering};

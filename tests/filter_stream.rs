@@ -565,6 +565,77 @@ fn cancel_mid_page_leaves_a_multipage_tiff_with_exactly_page_one() {
     }
 }
 
+#[test]
+fn an_error_mid_page_flushes_nothing_of_the_buffered_page() {
+    for settings in [
+        feeder(0, rotate_90()),
+        document(0, FileFormat::Tiff, rotate_90()),
+    ] {
+        let dir = tmp();
+        let mut driver = sim("pages=3,speed=max,fault=disconnect@2", dir.path());
+        let mut cb = Recorder::default();
+        let r = run_recorded(&mut driver, &settings, &mut cb);
+        let error = r.0.expect_err("the device was disconnected");
+        assert_eq!((error.page, error.pages_completed), (Some(2), 1));
+        let completed = cb.completed();
+        assert_eq!(completed.len(), 1);
+        let first = if settings.multipage {
+            let pages = tiff_pages(&completed[0]).expect("a valid TIFF");
+            assert_eq!(pages.len(), 1, "exactly page 1");
+            pages[0].clone()
+        } else {
+            let (_, _, written) = &cb.streams[1];
+            assert_eq!(
+                written.load(Ordering::Relaxed),
+                0,
+                "bytes written to page 2"
+            );
+            decode(&completed[0])
+        };
+        let strip = strip_after(&first, Rotation::Cw270).expect("page 1 upright");
+        assert_eq!(strip.page, 1);
+    }
+}
+
+#[test]
+fn a_retried_page_with_page_operations_is_written_once() {
+    for settings in [
+        feeder(0, rotate_90()),
+        document(0, FileFormat::Tiff, rotate_90()),
+    ] {
+        let dir = tmp();
+        let mut driver = sim("pages=3,speed=max", dir.path());
+        let mut clean = MemCallback::default();
+        run(
+            &mut driver,
+            "Feeder",
+            &settings,
+            &mut clean,
+            RunOptions::default(),
+        );
+        // The same job with a jam in page 2 that the user clears.
+        let mut driver = sim("pages=3,speed=max,fault=jam@2", dir.path());
+        let mut jammed = MemCallback::default();
+        let options = RunOptions {
+            handler: Some(ScriptedHandler::retry_errors()),
+            ..RunOptions::default()
+        };
+        let r = run(&mut driver, "Feeder", &settings, &mut jammed, options);
+        assert_eq!(r.result, Ok(Outcome::Completed));
+        assert!(
+            r.trace
+                .events
+                .contains(&TraceEvent::PageRewound { page: 2 })
+        );
+        assert_eq!(
+            jammed.completed(),
+            clean.completed(),
+            "multipage: {}",
+            settings.multipage
+        );
+    }
+}
+
 /// Runs a sim download into a [`Recorder`].
 fn run_recorded(
     driver: &mut streamscan::device::sim::SimDriver,
@@ -621,7 +692,8 @@ fn status_bytes_stay_true_while_a_page_is_buffered() {
         brightness: 100,
         ..FilterSettings::default()
     };
-    run_recorded(&mut driver, &feeder(1, point), &mut cb);
+    let r = run_recorded(&mut driver, &feeder(1, point), &mut cb);
+    assert_eq!(r.0, Ok(Outcome::Completed));
     let growing = cb
         .messages(MessageKind::Status)
         .filter(|s| s.message.percent < 100 && s.message.bytes > 0)
@@ -729,6 +801,67 @@ fn a_device_jpeg_passes_through_untouched_with_neutral_settings() {
         after > before + 5.0,
         "mean level {before:.1} -> {after:.1}: not brighter"
     );
+}
+
+#[test]
+fn a_passed_through_device_jpeg_is_still_checked_for_blankness() {
+    // A blank sheet from a network scanner, kept as the device's JPEG.
+    let page = render_page(&PageSpec {
+        dpi: 75,
+        blank: true,
+        noise: 0.1,
+        ..PageSpec::default()
+    })
+    .page;
+    let image =
+        image::RgbImage::from_raw(page.header.width, page.height(), page.data).expect("rgb image");
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&image)
+        .expect("encode");
+    // Into PNG the page is decoded, so the filter sees its rows; into JPEG
+    // or PDF the device's bytes pass through.
+    for format in [FileFormat::Png, FileFormat::Jpeg, FileFormat::Pdf] {
+        let mut device = EncodedDevice {
+            bytes: jpeg.clone(),
+            format: FileFormat::Jpeg,
+        };
+        let settings = ScanSettings {
+            format,
+            filter: blank(BlankAction::Flag),
+            ..ScanSettings::default()
+        };
+        let log = Arc::new(TapLog::default());
+        let mut cb = MemCallback::default();
+        let (result, _, _) = download(
+            &mut device,
+            "Flatbed",
+            &settings,
+            &mut cb,
+            Some(log.clone()),
+        );
+        assert_eq!(result, Ok(Outcome::Completed));
+        if format == FileFormat::Jpeg {
+            assert_eq!(
+                cb.completed(),
+                vec![jpeg.clone()],
+                "flagging changes no byte"
+            );
+        }
+        let ends: Vec<Tap> = log
+            .0
+            .lock()
+            .expect("tap log")
+            .iter()
+            .filter(|t| matches!(t, Tap::End(..)))
+            .cloned()
+            .collect();
+        assert_eq!(
+            ends,
+            vec![Tap::End(1, PageEnd::Kept { blank: true })],
+            "{format:?}: the blank page is flagged"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -116,7 +116,12 @@ impl DialogRunner {
 
     /// Opens a folder dialog without blocking; `wake` runs when it is
     /// answered.
-    pub fn pick_folder(&mut self, purpose: DialogPurpose, title: &str, wake: impl Fn() + Send + 'static) {
+    pub fn pick_folder(
+        &mut self,
+        purpose: DialogPurpose,
+        title: &str,
+        wake: impl Fn() + Send + 'static,
+    ) {
         let title = title.to_string();
         self.spawn(purpose, wake, move |d| d.pick_folder(&title));
     }

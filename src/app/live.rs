@@ -39,11 +39,7 @@ impl LivePage {
         let width = (size.0 as usize).max(1);
         let height_known = size.1.is_some();
         // An unannounced height: guess a portrait page, grow when needed.
-        let height = size
-            .1
-            .map(|h| h as usize)
-            .unwrap_or(width * 3 / 2)
-            .max(1);
+        let height = size.1.map(|h| h as usize).unwrap_or(width * 3 / 2).max(1);
         let texture = ctx.load_texture(
             "live-page",
             ColorImage::filled([width, height], UNSCANNED),

@@ -16,11 +16,13 @@
 pub mod dialogs;
 pub mod live;
 pub mod prefs;
+pub mod session;
 pub mod strip;
 
 pub use dialogs::{DialogPurpose, DialogRunner, FileDialogs, NativeDialogs, ScriptedDialogs};
 pub use live::LivePage;
 pub use prefs::{Destination, Preferences, Profile};
+pub use session::{Leftover, SessionStore};
 pub use strip::{PageState, PageStrip, StripPage};
 
 use crate::device;
@@ -107,8 +109,7 @@ impl DeviceEntry {
 
     /// True when the device takes uploads.
     pub fn accepts_uploads(&self) -> bool {
-        self.capabilities.as_ref().is_some_and(|c| c.storage)
-            || self.storage_folder().is_some()
+        self.capabilities.as_ref().is_some_and(|c| c.storage) || self.storage_folder().is_some()
     }
 
     /// The storage folder item, once listed.
@@ -144,6 +145,14 @@ pub struct ScanJob {
     pub stop_requested: bool,
     /// Cancel was asked.
     pub cancel_requested: bool,
+    /// For a scan into one document: the document and its format (pages
+    /// go to `session_dir` first and the document is written at the end).
+    pub document: Option<(PathBuf, FileFormat)>,
+    /// The session folder the pages of a document scan go to.
+    pub session_dir: Option<PathBuf>,
+    /// Pages of earlier scans the document continues ("Scan more"); they
+    /// come first in the document.
+    pub prior_pages: Vec<PageKey>,
 }
 
 /// A device condition a person must decide about.
@@ -242,6 +251,7 @@ enum OtherJob {
     Upload,
     Download(PathBuf),
     Export(String),
+    SaveDocument { path: PathBuf, session_dir: PathBuf },
 }
 
 /// The Streamscan desktop app.
@@ -285,12 +295,37 @@ pub struct StreamscanApp {
     rendered_filter: FilterSettings,
     /// Screen rectangles of device rows (drop targets), by index.
     pub(crate) device_rects: Vec<egui::Rect>,
+    /// Screen rectangle of the selected device's storage folder (a drop
+    /// target too).
+    pub(crate) storage_rect: Option<egui::Rect>,
     dialogs: DialogRunner,
+    session: SessionStore,
+    prepared_tx: crossbeam_channel::Sender<Prepared>,
+    prepared: crossbeam_channel::Receiver<Prepared>,
+    /// Pages of an interrupted session, offered for recovery.
+    pub(crate) leftovers: Vec<Leftover>,
     next_job: JobId,
     next_request: u64,
     /// Pending "Scan more" continuation: the settings of the last scan.
     last_settings: Option<ScanSettings>,
+    /// The last document written at the end of a scan, and its pages.
+    last_document: Option<(PathBuf, Vec<PageKey>)>,
+    /// "Scan more" continues this document.
+    continue_document: Option<(PathBuf, Vec<PageKey>)>,
 }
+
+/// A scan that could not start because its destination is not usable.
+fn prepare_error(message: String) -> TransferError {
+    TransferError {
+        code: StatusCode::DESTINATION,
+        page: None,
+        pages_completed: 0,
+        message,
+    }
+}
+
+/// What the folder-making thread hands back: the scan to send, or why not.
+type Prepared = (JobId, Result<Command, String>);
 
 fn job_stamp() -> String {
     chrono::Local::now().format("%Y%m%d-%H%M%S").to_string()
@@ -322,6 +357,7 @@ impl StreamscanApp {
             .into_iter()
             .map(DeviceEntry::new)
             .collect();
+        let (prepared_tx, prepared) = crossbeam_channel::unbounded();
         let mut app = StreamscanApp {
             engine,
             waker,
@@ -349,12 +385,25 @@ impl StreamscanApp {
             view: PreviewView::default(),
             rendered_filter: FilterSettings::default(),
             device_rects: Vec::new(),
+            storage_rect: None,
             dialogs: DialogRunner::new(options.dialogs.clone()),
+            session: SessionStore::new(&options.data_dir),
+            prepared_tx,
+            prepared,
+            leftovers: Vec::new(),
             next_job: 1,
             next_request: 1,
             last_settings: None,
+            last_document: None,
+            continue_document: None,
         };
         app.rendered_filter = app.prefs.scan.filter;
+        app.leftovers = app
+            .session
+            .leftovers()
+            .into_iter()
+            .filter(|l| !l.pages.is_empty())
+            .collect();
         let wanted = options.device.clone().or_else(|| app.prefs.device.clone());
         if let Some(id) = wanted {
             match app.devices.iter().position(|d| d.info.id == id) {
@@ -372,6 +421,17 @@ impl StreamscanApp {
                     }
                 }
             }
+        }
+        // Every device shows its state; the selected one fills the settings.
+        let others: Vec<String> = app
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != app.selected)
+            .map(|(_, d)| d.info.id.clone())
+            .collect();
+        for id in others {
+            app.list_items(&id);
         }
         if !app.devices.is_empty() {
             app.select_device(app.selected);
@@ -419,6 +479,11 @@ impl StreamscanApp {
         self.notice.as_ref()
     }
 
+    /// Closes the notice.
+    pub fn dismiss_notice(&mut self) {
+        self.notice = None;
+    }
+
     /// The scan in progress.
     pub fn scan_job(&self) -> Option<&ScanJob> {
         self.scan.as_ref()
@@ -442,6 +507,11 @@ impl StreamscanApp {
     /// The selected page re-rendered with the current filter.
     pub fn rendered(&self) -> Option<&RenderedView> {
         self.rendered.as_ref()
+    }
+
+    /// Zoom and pan of the preview.
+    pub fn view(&self) -> PreviewView {
+        self.view
     }
 
     /// The upload in progress or the last one.
@@ -499,7 +569,8 @@ impl StreamscanApp {
     /// Lists the devices again (the selected one stays selected).
     pub fn refresh_devices(&mut self) {
         let selected = self.selected_device().map(|d| d.info.id.clone());
-        let mut fresh: Vec<DeviceEntry> = device::list().into_iter().map(DeviceEntry::new).collect();
+        let mut fresh: Vec<DeviceEntry> =
+            device::list().into_iter().map(DeviceEntry::new).collect();
         // Devices added by id stay in the list.
         for old in &self.devices {
             if !fresh.iter().any(|d| d.info.id == old.info.id) {
@@ -510,7 +581,12 @@ impl StreamscanApp {
         self.selected = selected
             .and_then(|id| self.devices.iter().position(|d| d.info.id == id))
             .unwrap_or(0);
-        for device in self.devices.iter().map(|d| d.info.id.clone()).collect::<Vec<_>>() {
+        for device in self
+            .devices
+            .iter()
+            .map(|d| d.info.id.clone())
+            .collect::<Vec<_>>()
+        {
             self.list_items(&device);
         }
     }
@@ -537,12 +613,45 @@ impl StreamscanApp {
         let stamp = job_stamp();
         let job = self.job_id();
         let stamp = format!("{stamp}-{job}");
+        let mut document = None;
+        let mut session_dir = None;
+        let mut prior_pages = Vec::new();
+        let continued = self.continue_document.take();
         let (output, described) = if destination.document {
-            let path = destination.document_path(&stamp, settings.format);
+            // Pages go to the session folder first (lossless, one file
+            // each); the document is written from them when the job ends.
+            let path = match continued {
+                Some((path, prior)) => {
+                    prior_pages = prior;
+                    path
+                }
+                None => destination.document_path(&stamp, settings.format),
+            };
             let described = path.display().to_string();
+            let dir = self.session.job_dir(&stamp);
+            let pattern = OutputPattern::parse(&format!(
+                "{}/page-{{n:04}}.png",
+                dir.display()
+                    .to_string()
+                    .replace('{', "{{")
+                    .replace('}', "}}")
+            ));
+            let pattern = match pattern {
+                Ok(pattern) => pattern,
+                Err(e) => {
+                    self.notice = Some(Notice {
+                        text: format!("Cannot use the session folder {}: {e}", dir.display()),
+                        scan_more: false,
+                        error: true,
+                    });
+                    return;
+                }
+            };
+            document = Some((path, settings.format));
+            session_dir = Some(dir);
             (
-                OutputTarget::Document {
-                    path,
+                OutputTarget::Files {
+                    pattern,
                     overwrite: false,
                 },
                 described,
@@ -569,17 +678,8 @@ impl StreamscanApp {
                 }
             }
         };
-        if let Err(e) = std::fs::create_dir_all(&destination.folder) {
-            self.notice = Some(Notice {
-                text: format!(
-                    "Cannot create the folder {}: {e}. Choose another destination.",
-                    destination.folder.display()
-                ),
-                scan_more: false,
-                error: true,
-            });
-            return;
-        }
+        let mut folders = vec![destination.folder.clone()];
+        folders.extend(session_dir.clone());
         let expected = match settings.source {
             Source::Flatbed => 1,
             _ => settings.pages,
@@ -605,14 +705,70 @@ impl StreamscanApp {
             pages_done: 0,
             stop_requested: false,
             cancel_requested: false,
+            document,
+            session_dir,
+            prior_pages,
         });
-        self.engine.send(Command::Scan {
+        let mut scan_settings = settings;
+        if self.scan.as_ref().is_some_and(|s| s.document.is_some()) {
+            scan_settings.format = FileFormat::Png;
+        }
+        let command = Command::Scan {
             job,
             device,
-            settings,
+            settings: scan_settings,
             output,
             interactive: true,
-        });
+        };
+        // The folders are made off the UI thread; the job goes to the
+        // engine once they exist (see `poll`).
+        let tx = self.prepared_tx.clone();
+        let waker = self.waker.clone();
+        let spawned = std::thread::Builder::new()
+            .name(String::from("streamscan-prepare"))
+            .spawn(move || {
+                let made = folders.iter().try_for_each(|folder| {
+                    std::fs::create_dir_all(folder).map_err(|e| {
+                        format!(
+                            "cannot create the folder {}: {e}; choose another destination",
+                            folder.display()
+                        )
+                    })
+                });
+                // The app may be gone; then nobody waits for the job.
+                let _gone = tx.send((job, made.map(|()| command)));
+                waker();
+            });
+        if let Err(e) = spawned {
+            self.scan_finished(
+                job,
+                Err(prepare_error(format!("cannot start a thread: {e}"))),
+            );
+        }
+    }
+
+    /// Hands prepared scans to the engine (or ends them when their folders
+    /// could not be made, or they were cancelled meanwhile).
+    fn submit_prepared(&mut self) {
+        while let Ok((job, prepared)) = self.prepared.try_recv() {
+            let Some(scan) = self.scan.as_ref().filter(|s| s.id == job) else {
+                continue;
+            };
+            match prepared {
+                Ok(_) if scan.cancel_requested => self.scan_finished(
+                    job,
+                    Ok(JobSummary {
+                        outcome: Outcome::Cancelled,
+                        totals: crate::transfer::Totals::default(),
+                        files: Vec::new(),
+                    }),
+                ),
+                Ok(command) => {
+                    self.engine.send(command);
+                }
+                Err(message) => self.scan_finished(job, Err(prepare_error(message))),
+            }
+        }
     }
 
     /// Cancels the scan in progress (completed pages are kept).
@@ -759,7 +915,11 @@ impl StreamscanApp {
             let folder = path.parent().unwrap_or(Path::new("."));
             let text = format!(
                 "{}/{}-{{n}}.{}",
-                folder.display().to_string().replace('{', "{{").replace('}', "}}"),
+                folder
+                    .display()
+                    .to_string()
+                    .replace('{', "{{")
+                    .replace('}', "}}"),
                 stem.replace('{', "{{").replace('}', "}}"),
                 format.extension()
             );
@@ -788,11 +948,102 @@ impl StreamscanApp {
         });
     }
 
-    /// Scans again with the last scan's settings ("Scan more").
+    /// Writes the document of a finished document scan from its pages.
+    fn save_document(
+        &mut self,
+        job: JobId,
+        scan: &ScanJob,
+        path: PathBuf,
+        format: FileFormat,
+        session_dir: PathBuf,
+    ) {
+        let keys: Vec<PageKey> = self
+            .strip
+            .pages()
+            .iter()
+            .filter(|p| p.key.job == job && p.state.is_complete())
+            .map(|p| p.key)
+            .collect();
+        if keys.is_empty() {
+            let waker = self.waker.clone();
+            self.session
+                .remove(vec![session_dir], "No pages to save", move || waker());
+            return;
+        }
+        // A continued document is written again with the earlier pages
+        // first (they are still in the engine's page cache).
+        let continues = !scan.prior_pages.is_empty();
+        let all: Vec<PageKey> = scan.prior_pages.iter().copied().chain(keys).collect();
+        let pages = all
+            .iter()
+            .map(|&key| crate::engine::ExportPage {
+                key,
+                rotation: crate::filter::Rotation::None,
+            })
+            .collect();
+        self.last_document = Some((path.clone(), all));
+        let export = self.job_id();
+        self.other_jobs.insert(
+            export,
+            OtherJob::SaveDocument {
+                path: path.clone(),
+                session_dir,
+            },
+        );
+        self.engine.send(Command::Export {
+            job: export,
+            pages,
+            settings: scan.settings.filter,
+            format,
+            quality: scan.settings.quality,
+            output: OutputTarget::Document {
+                path,
+                overwrite: continues,
+            },
+        });
+    }
+
+    /// Pages of an interrupted session, offered for recovery.
+    pub fn leftovers(&self) -> &[Leftover] {
+        &self.leftovers
+    }
+
+    /// Copies the interrupted session's pages into the destination folder.
+    pub fn recover_leftovers(&mut self) {
+        let leftovers = std::mem::take(&mut self.leftovers);
+        let waker = self.waker.clone();
+        self.status = String::from("Recovering pages…");
+        self.session.recover(
+            leftovers,
+            self.prefs.destination.folder.clone(),
+            move || waker(),
+        );
+    }
+
+    /// Deletes the interrupted session's pages.
+    pub fn discard_leftovers(&mut self) {
+        let dirs = std::mem::take(&mut self.leftovers)
+            .into_iter()
+            .map(|l| l.dir)
+            .collect();
+        let waker = self.waker.clone();
+        self.session
+            .remove(dirs, "Discarded the pages of the last session", move || {
+                waker()
+            });
+    }
+
+    /// Scans again with the last scan's settings ("Scan more"); after a
+    /// scan into one document, the new pages are added to that document.
     pub fn scan_more(&mut self) {
         if let Some(settings) = self.last_settings.clone() {
             self.prefs.scan.source = settings.source;
         }
+        // A document scan goes on in the same document.
+        self.continue_document = self
+            .last_document
+            .clone()
+            .filter(|_| self.prefs.destination.document);
         self.start_scan();
     }
 
@@ -894,12 +1145,17 @@ impl StreamscanApp {
         if !self.engine.events().is_empty() {
             ctx.request_repaint();
         }
+        self.submit_prepared();
+        for message in self.session.results() {
+            self.status = message;
+        }
         for (purpose, path) in self.dialogs.answers() {
             match purpose {
                 DialogPurpose::DestinationFolder => self.prefs.destination.folder = path,
                 DialogPurpose::Download { device, item } => {
                     let job = self.job_id();
-                    self.other_jobs.insert(job, OtherJob::Download(path.clone()));
+                    self.other_jobs
+                        .insert(job, OtherJob::Download(path.clone()));
                     self.status = format!("Downloading {item} to {}", path.display());
                     self.engine.send(Command::Download {
                         job,
@@ -970,11 +1226,14 @@ impl StreamscanApp {
 
     fn apply_other(&mut self, job: JobId, kind: OtherJob, event: Event) {
         match (kind, event) {
-            (OtherJob::List(device), Event::Items {
-                result,
-                capabilities,
-                ..
-            }) => {
+            (
+                OtherJob::List(device),
+                Event::Items {
+                    result,
+                    capabilities,
+                    ..
+                },
+            ) => {
                 let selected = self.selected_device().map(|d| d.info.id.clone());
                 if let Some(entry) = self.devices.iter_mut().find(|d| d.info.id == device) {
                     match result {
@@ -1046,6 +1305,34 @@ impl StreamscanApp {
                     Err(e) => format!("Download failed: {e}"),
                 };
             }
+            (OtherJob::SaveDocument { path, session_dir }, Event::JobFinished { result, .. }) => {
+                self.other_jobs.remove(&job);
+                match result {
+                    Ok(summary) => {
+                        self.status = format!(
+                            "Saved {} page(s) to {}",
+                            summary.totals.delivered,
+                            path.display()
+                        );
+                        // Saved: the session copy is no longer needed.
+                        let waker = self.waker.clone();
+                        let done = self.status.clone();
+                        self.session
+                            .remove(vec![session_dir], &done, move || waker());
+                    }
+                    Err(e) => {
+                        self.notice = Some(Notice {
+                            text: format!(
+                                "The document {} could not be written: {e}. The pages are kept in {}; they will be offered for recovery at the next start.",
+                                path.display(),
+                                session_dir.display()
+                            ),
+                            scan_more: false,
+                            error: true,
+                        });
+                    }
+                }
+            }
             (OtherJob::Export(path), Event::JobFinished { result, .. }) => {
                 self.other_jobs.remove(&job);
                 self.status = match result {
@@ -1073,7 +1360,10 @@ impl StreamscanApp {
                 self.status = String::from("Scanning");
             }
             Event::DeviceStatus { status, .. } => {
-                if matches!(status.code, StatusCode::WARMING_UP | StatusCode::CALIBRATING) {
+                if matches!(
+                    status.code,
+                    StatusCode::WARMING_UP | StatusCode::CALIBRATING
+                ) {
                     if status.percent.is_some_and(|p| p >= 100) {
                         self.warming = None;
                     } else {
@@ -1097,10 +1387,13 @@ impl StreamscanApp {
                     status,
                 });
             }
-            Event::QuestionClosed { question, .. } => {
-                if self.question.as_ref().is_some_and(|q| q.question == question) {
-                    self.question = None;
-                }
+            Event::QuestionClosed { question, .. }
+                if self
+                    .question
+                    .as_ref()
+                    .is_some_and(|q| q.question == question) =>
+            {
+                self.question = None;
             }
             Event::Progress { progress, .. } => {
                 if let Stage::WarmingUp(percent) = progress.stage {
@@ -1137,7 +1430,11 @@ impl StreamscanApp {
                 self.status = format!("Scanning page {page} ({})", side.as_str());
             }
             Event::Preview { band, .. } => {
-                if let Some(live) = self.live.as_mut().filter(|l| l.key.page == band.page && l.key.job == job) {
+                if let Some(live) = self
+                    .live
+                    .as_mut()
+                    .filter(|l| l.key.page == band.page && l.key.job == job)
+                {
                     live.band(&band);
                 }
             }
@@ -1225,10 +1522,7 @@ impl StreamscanApp {
                 }
             }
             Err(e) => {
-                let page = e
-                    .page
-                    .map(|p| format!(" on page {p}"))
-                    .unwrap_or_default();
+                let page = e.page.map(|p| format!(" on page {p}")).unwrap_or_default();
                 self.status = format!("Scan failed{page}");
                 self.notice = Some(Notice {
                     text: format!(
@@ -1241,6 +1535,9 @@ impl StreamscanApp {
                     error: true,
                 });
             }
+        }
+        if let (Some((path, format)), Some(dir)) = (&scan.document, &scan.session_dir) {
+            self.save_document(job, &scan, path.clone(), *format, dir.clone());
         }
         // The device's storage may have changed; its list stays current.
         let device = scan.device;

@@ -77,6 +77,13 @@ pub struct Progress {
     pub pages_per_minute: f64,
 }
 
+impl Progress {
+    /// Completed pages per second since the first page began.
+    pub fn pages_per_second(&self) -> f64 {
+        self.pages_per_minute / 60.0
+    }
+}
+
 /// The worker of one job.
 pub(crate) struct Worker {
     pub(crate) job: JobId,
@@ -815,7 +822,9 @@ impl PageObserver for JobObserver {
     }
 }
 
-/// Wraps a device to count its acquisitions and the bytes it sends.
+/// Wraps a device to count its acquisitions and the bytes it sends. Every
+/// `Driver` method must be forwarded here: a default method left out would
+/// silently replace the device's own.
 struct CountingDriver<'a> {
     inner: &'a mut dyn Driver,
     device: String,

@@ -106,6 +106,22 @@ pub fn point_page(settings: &FilterSettings, page: &mut Page) {
     }
 }
 
+/// Decodes an encoded page into 8-bit gray, for blank detection; `None`
+/// when it is not an image the decoder reads.
+fn decode_gray(bytes: &[u8]) -> Option<Page> {
+    let gray = image::load_from_memory(bytes).ok()?.to_luma8();
+    Some(Page {
+        header: PageHeader {
+            width: gray.width(),
+            height: Some(gray.height()),
+            format: PixelFormat::Gray8,
+            dpi_x: 0,
+            dpi_y: 0,
+        },
+        data: gray.into_raw(),
+    })
+}
+
 /// Receives the bands after the point operations (the live preview).
 pub trait BandTap: Send + Sync {
     /// A band of the current page after the point operations.
@@ -122,8 +138,9 @@ enum Current {
     },
     /// Rows collect into one page, processed at its end.
     Buffering { page: Page, rows: u32 },
-    /// An encoded page passes through untouched.
-    Encoded,
+    /// An encoded page passes through untouched; with blank detection on,
+    /// a copy of its bytes is kept to judge the page at its end.
+    Encoded { copy: Option<Vec<u8>> },
 }
 
 /// The filter stage: wraps the encoder of a destination stream.
@@ -273,7 +290,7 @@ impl PageEncoder for Filter {
                 page.header.height = Some(*rows);
                 Ok(())
             }
-            Current::Idle | Current::Encoded => Err(io::Error::new(
+            Current::Idle | Current::Encoded { .. } => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "rows arrived outside of a page",
             )),
@@ -286,11 +303,16 @@ impl PageEncoder for Filter {
 
     fn begin_encoded(&mut self, format: FileFormat, header: Option<&PageHeader>) -> io::Result<()> {
         self.report = None;
-        self.current = Current::Encoded;
+        self.current = Current::Encoded {
+            copy: self.settings.blank.is_some().then(Vec::new),
+        };
         self.inner.begin_encoded(format, header)
     }
 
     fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Current::Encoded { copy: Some(copy) } = &mut self.current {
+            copy.extend_from_slice(bytes);
+        }
         self.inner.write_encoded(bytes)
     }
 
@@ -309,8 +331,20 @@ impl PageEncoder for Filter {
                 }
                 self.inner.end_page()
             }
-            Current::Streaming { .. } | Current::Encoded => {
+            Current::Streaming { .. } => {
                 self.report = Some(PageReport::default());
+                self.inner.end_page()
+            }
+            Current::Encoded { copy } => {
+                // Only "flag" lets encoded bytes pass (a neutral filter), so
+                // the verdict never drops the page.
+                let blank = copy
+                    .and_then(|bytes| decode_gray(&bytes))
+                    .map(|page| detect_blank(&page, self.settings.blank_sensitivity));
+                self.report = Some(PageReport {
+                    blank,
+                    ..PageReport::default()
+                });
                 self.inner.end_page()
             }
             Current::Idle => Err(io::Error::new(
@@ -324,7 +358,7 @@ impl PageEncoder for Filter {
         match std::mem::replace(&mut self.current, Current::Idle) {
             // Nothing of a buffered page reached the encoder.
             Current::Buffering { .. } | Current::Idle => Ok(()),
-            Current::Streaming { .. } | Current::Encoded => self.inner.abandon_page(),
+            Current::Streaming { .. } | Current::Encoded { .. } => self.inner.abandon_page(),
         }
     }
 

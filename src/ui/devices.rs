@@ -3,7 +3,7 @@
 //! Download button), and the drop targets for uploads.
 
 use crate::app::StreamscanApp;
-use crate::transfer::{DeviceKind, Item};
+use crate::transfer::{DeviceKind, Item, ItemFlags};
 use egui::{RichText, Stroke};
 
 fn kind_label(kind: DeviceKind) -> &'static str {
@@ -65,21 +65,20 @@ pub fn devices_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                 .stroke(Stroke::new(2.0, ui.visuals().selection.stroke.color))
                 .fill(ui.visuals().selection.bg_fill.gamma_multiply(0.4));
         }
-        let response = frame
-            .show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                let r = ui.selectable_label(i == app_selected(app), text);
-                if device.info.id != "sim" {
-                    ui.label(RichText::new(&device.info.id).small().weak());
-                }
-                if hovering && accepts {
-                    ui.label("Drop files here to upload them to the device's storage");
-                }
-                if let Some(e) = &device.error {
-                    ui.colored_label(ui.visuals().error_fg_color, e);
-                }
-                r
-            });
+        let response = frame.show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            let r = ui.selectable_label(i == app_selected(app), text);
+            if device.info.id != "sim" {
+                ui.label(RichText::new(&device.info.id).small().weak());
+            }
+            if hovering && accepts {
+                ui.label("Drop files here to upload them to the device's storage");
+            }
+            if let Some(e) = &device.error {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            r
+        });
         if response.inner.clicked() {
             clicked = Some(i);
         }
@@ -106,12 +105,15 @@ fn items_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         return;
     };
     let mut download: Option<Item> = None;
+    let hovering = files_hovering(ui.ctx());
+    let accepts = app.selected_device().is_some_and(|d| d.accepts_uploads());
+    let mut storage_rect = None;
     egui::CollapsingHeader::new("Items")
         .default_open(true)
         .show(ui, |ui| {
             for child in &root.children {
                 if child.is_folder() {
-                    egui::CollapsingHeader::new(format!(
+                    let folder = egui::CollapsingHeader::new(format!(
                         "{} ({} files)",
                         child.name,
                         child.children.len()
@@ -119,7 +121,9 @@ fn items_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                     .id_salt(&child.full_name)
                     .default_open(true)
                     .show(ui, |ui| {
-                        if child.children.is_empty() {
+                        if hovering && accepts {
+                            ui.strong("Drop the files here to store them in this folder");
+                        } else if child.children.is_empty() {
                             ui.weak("empty — drop files on the device to upload");
                         }
                         for file in &child.children {
@@ -139,11 +143,24 @@ fn items_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                             });
                         }
                     });
+                    if child.flags.contains(ItemFlags::STORAGE) {
+                        let mut rect = folder.header_response.rect;
+                        if let Some(body) = &folder.body_response {
+                            rect = rect.union(body.rect);
+                        }
+                        if hovering && accepts {
+                            let stroke = Stroke::new(2.0, ui.visuals().selection.stroke.color);
+                            ui.painter()
+                                .rect_stroke(rect, 2.0, stroke, egui::StrokeKind::Outside);
+                        }
+                        storage_rect = Some(rect);
+                    }
                 } else {
                     ui.label(format!("• {}", child.name));
                 }
             }
         });
+    app.storage_rect = storage_rect;
     if let Some(item) = download {
         app.download(&item);
     }
@@ -162,10 +179,10 @@ fn upload_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             .unwrap_or_default();
         match &file.result {
             Some(Ok(())) => {
-                ui.label(format!("✔ {name}"));
+                ui.label(format!("Stored: {name}"));
             }
             Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, format!("✖ {name}: {e}"));
+                ui.colored_label(ui.visuals().error_fg_color, format!("Failed: {name}: {e}"));
             }
             None => {
                 ui.add(
@@ -206,15 +223,20 @@ pub fn handle_dropped_files(ctx: &egui::Context, app: &mut StreamscanApp) {
         i.raw
             .dropped_files
             .iter()
-            .filter_map(|f| f.path().map(|p| p.to_path_buf()))
+            .map(|f| f.path().to_path_buf())
+            .filter(|p| !p.as_os_str().is_empty())
             .collect()
     });
     if dropped.is_empty() {
         return;
     }
     let pointer = ctx.input(|i| i.pointer.latest_pos());
+    let on_storage = pointer
+        .zip(app.storage_rect)
+        .is_some_and(|(pos, rect)| rect.contains(pos));
     let target = pointer
         .and_then(|pos| app.device_rects.iter().position(|r| r.contains(pos)))
+        .or_else(|| on_storage.then(|| app_selected(app)))
         .or_else(|| {
             app.selected_device()
                 .filter(|d| d.accepts_uploads())

@@ -154,14 +154,21 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
 fn progress_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     ui.horizontal(|ui| {
         ui.heading("Progress");
-        match app.scan_job().and_then(|s| s.progress.map(|p| (s.clone(), p))) {
+        match app
+            .scan_job()
+            .and_then(|s| s.progress.map(|p| (s.clone(), p)))
+        {
             Some((scan, p)) if p.page > 0 => {
                 let total = p
                     .pages_total
                     .map(|t| t.to_string())
                     .unwrap_or_else(|| String::from("?"));
                 let fraction = (p.percent.max(0) as f32 / 100.0).clamp(0.0, 1.0);
-                ui.label(format!("Page {} of {total}, {} side", p.page, p.side.as_str()));
+                ui.label(format!(
+                    "Page {} of {total}, {} side",
+                    p.page,
+                    p.side.as_str()
+                ));
                 ui.add(
                     egui::ProgressBar::new(fraction)
                         .desired_width(160.0)

@@ -4,7 +4,8 @@
 
 use crate::app::StreamscanApp;
 use crate::output::FileFormat;
-use crate::transfer::{ColorMode, PageSize, Source, mm_to_pixels};
+use crate::transfer::settings::mm_to_pixels;
+use crate::transfer::{ColorMode, PageSize, Source};
 
 /// Resolutions offered when the device's range includes them.
 const RESOLUTIONS: [u32; 7] = [75, 100, 150, 200, 300, 600, 1200];
@@ -58,7 +59,8 @@ pub fn expected_page_bytes(
     quality: u8,
 ) -> u64 {
     let (w_mm, h_mm) = size.millimetres();
-    let pixels = u64::from(mm_to_pixels(w_mm, dpi)) * u64::from(mm_to_pixels(h_mm.unwrap_or(297.0), dpi));
+    let pixels =
+        u64::from(mm_to_pixels(w_mm, dpi)) * u64::from(mm_to_pixels(h_mm.unwrap_or(297.0), dpi));
     let raw_bits = match mode {
         ColorMode::Color => 24,
         ColorMode::Gray => 8,
@@ -106,59 +108,48 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     let scanning = app.is_scanning();
     ui.add_enabled_ui(!scanning, |ui| {
         let scan = &mut app.preferences_mut().scan;
-        egui::Grid::new("scan-settings")
-            .num_columns(2)
-            .spacing([8.0, 6.0])
-            .show(ui, |ui| {
-                ui.label("Source");
-                egui::ComboBox::new("source", "Source")
-                    .selected_text(source_label(scan.source))
-                    .show_ui(ui, |ui| {
-                        for s in &sources {
-                            ui.selectable_value(&mut scan.source, *s, source_label(*s));
-                        }
-                    });
-                ui.end_row();
-
-                ui.label("Resolution");
-                egui::ComboBox::new("resolution", "Resolution")
-                    .selected_text(format!("{} dpi", scan.dpi))
-                    .show_ui(ui, |ui| {
-                        for dpi in RESOLUTIONS.iter().filter(|d| (min_dpi..=max_dpi).contains(d)) {
-                            ui.selectable_value(&mut scan.dpi, *dpi, format!("{dpi} dpi"));
-                        }
-                    });
-                ui.end_row();
-
-                ui.label("Colour");
-                egui::ComboBox::new("mode", "Colour mode")
-                    .selected_text(mode_label(scan.mode))
-                    .show_ui(ui, |ui| {
-                        for m in &modes {
-                            ui.selectable_value(&mut scan.mode, *m, mode_label(*m));
-                        }
-                    });
-                ui.end_row();
-
-                ui.label("Page size");
-                egui::ComboBox::new("size", "Page size")
-                    .selected_text(size_label(scan.size))
-                    .show_ui(ui, |ui| {
-                        for s in &sizes {
-                            ui.selectable_value(&mut scan.size, *s, size_label(*s));
-                        }
-                    });
-                ui.end_row();
-
-                let label = ui.label("Pages");
-                ui.add_enabled(
-                    scan.source != Source::Flatbed,
-                    egui::DragValue::new(&mut scan.pages).range(0..=9999),
-                )
-                .labelled_by(label.id)
-                .on_hover_text("0 scans every page in the feeder");
-                ui.end_row();
+        egui::ComboBox::new("source", "Source")
+            .selected_text(source_label(scan.source))
+            .show_ui(ui, |ui| {
+                for s in &sources {
+                    ui.selectable_value(&mut scan.source, *s, source_label(*s));
+                }
             });
+        egui::ComboBox::new("resolution", "Resolution")
+            .selected_text(format!("{} dpi", scan.dpi))
+            .show_ui(ui, |ui| {
+                for dpi in RESOLUTIONS
+                    .iter()
+                    .filter(|d| (min_dpi..=max_dpi).contains(d))
+                {
+                    ui.selectable_value(&mut scan.dpi, *dpi, format!("{dpi} dpi"));
+                }
+            });
+        egui::ComboBox::new("mode", "Colour mode")
+            .selected_text(mode_label(scan.mode))
+            .show_ui(ui, |ui| {
+                for m in &modes {
+                    ui.selectable_value(&mut scan.mode, *m, mode_label(*m));
+                }
+            });
+        egui::ComboBox::new("size", "Page size")
+            .selected_text(size_label(scan.size))
+            .show_ui(ui, |ui| {
+                for s in &sizes {
+                    ui.selectable_value(&mut scan.size, *s, size_label(*s));
+                }
+            });
+        ui.horizontal(|ui| {
+            ui.add_enabled(
+                scan.source != Source::Flatbed,
+                egui::DragValue::new(&mut scan.pages).range(0..=9999),
+            )
+            .on_hover_text("0 scans every page in the feeder")
+            .widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::SpinButton, true, "Pages (0 = all)")
+            });
+            ui.label("Pages (0 = all)");
+        });
     });
     destination_ui(ui, app, scanning);
 }

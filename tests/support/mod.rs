@@ -106,6 +106,7 @@ pub enum StreamAnswerKind {
 }
 
 /// An application callback keeping every stream in memory.
+#[derive(Default)]
 pub struct MemCallback {
     pub streams: Vec<(StreamRequest, SharedStream)>,
     pub messages: Vec<TransferMessage>,
@@ -113,18 +114,6 @@ pub struct MemCallback {
     pub on_message: Option<MessageScript>,
     /// Byte limit for every new stream (simulates a full disk).
     pub limit: Option<usize>,
-}
-
-impl Default for MemCallback {
-    fn default() -> Self {
-        MemCallback {
-            streams: Vec::new(),
-            messages: Vec::new(),
-            on_stream: None,
-            on_message: None,
-            limit: None,
-        }
-    }
 }
 
 impl MemCallback {
@@ -172,10 +161,13 @@ impl TransferCallback for MemCallback {
     }
 }
 
+/// How a scripted handler answers a status.
+pub type HandlerScript = Box<dyn FnMut(&DeviceStatus, &CancelToken) -> StatusAnswer + Send>;
+
 /// A status handler answering by a script and recording what it saw.
 pub struct ScriptedHandler {
     pub seen: Arc<Mutex<Vec<DeviceStatus>>>,
-    pub answer: Box<dyn FnMut(&DeviceStatus, &CancelToken) -> StatusAnswer + Send>,
+    pub answer: HandlerScript,
 }
 
 impl ScriptedHandler {

@@ -2,7 +2,9 @@
 //! upside down, dust, sensor noise, and the final conversion to a [`Page`].
 //!
 //! Every effect is deterministic: noise is drawn from a generator seeded per
-//! row, so the result does not depend on how the work is split.
+//! row and skew computes each row from the source alone, so the result does
+//! not depend on how the work is split (skew uses several threads on large
+//! pages).
 
 use super::canvas::{Canvas, Rect, Rgb};
 use super::rng::{Rng, mix};
@@ -15,19 +17,48 @@ pub(crate) fn skew(canvas: &Canvas, angle_deg: f64, background: Rgb) -> Canvas {
         data: vec![0; canvas.data.len()],
         ..*canvas
     };
-    if canvas.width > 0 && canvas.height > 0 {
-        let bg = canvas.bytes_of(background);
-        if canvas.channels == 3 {
-            skew_into::<3>(canvas, &mut out.data, angle_deg, bg);
-        } else {
-            skew_into::<1>(canvas, &mut out.data, angle_deg, [bg[0]]);
-        }
+    if canvas.width == 0 || canvas.height == 0 {
+        return out;
     }
+    let bg = canvas.bytes_of(background);
+    let row_len = canvas.width * canvas.channels;
+    // Every output row depends only on the source, so large pages are split
+    // into bands rendered side by side; the result is the same either way.
+    let threads = if canvas.data.len() < (4 << 20) {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    };
+    let band_rows = canvas.height.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (band, rows) in out.data.chunks_mut(band_rows * row_len).enumerate() {
+            let first_row = band * band_rows;
+            let mut work = move || {
+                if canvas.channels == 3 {
+                    skew_rows::<3>(canvas, rows, first_row, angle_deg, bg);
+                } else {
+                    skew_rows::<1>(canvas, rows, first_row, angle_deg, [bg[0]]);
+                }
+            };
+            if threads == 1 {
+                work();
+            } else {
+                scope.spawn(work);
+            }
+        }
+    });
     out
 }
 
-/// [`skew`] for `C` channels a pixel, writing into `out`.
-fn skew_into<const C: usize>(canvas: &Canvas, out: &mut [u8], angle_deg: f64, bg: [u8; C]) {
+/// [`skew`] for `C` channels a pixel: fills `out`, the output rows from
+/// `first_row` on.
+fn skew_rows<const C: usize>(
+    canvas: &Canvas,
+    out: &mut [u8],
+    first_row: usize,
+    angle_deg: f64,
+    bg: [u8; C],
+) {
     let (w, h) = (canvas.width, canvas.height);
     let (sin, cos) = angle_deg.to_radians().sin_cos();
     let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
@@ -47,8 +78,8 @@ fn skew_into<const C: usize>(canvas: &Canvas, out: &mut [u8], angle_deg: f64, bg
             p
         }
     };
-    for (y, out_row) in out.chunks_exact_mut(w * C).enumerate() {
-        let dy = y as f64 + 0.5 - cy;
+    for (i, out_row) in out.chunks_exact_mut(w * C).enumerate() {
+        let dy = (first_row + i) as f64 + 0.5 - cy;
         let dx = 0.5 - cx;
         // Pixel-centre convention: subtract half a pixel to index samples.
         let mut sx = ((cx + dx * cos - dy * sin - 0.5) * ONE).round() as i64;
@@ -255,6 +286,24 @@ mod tests {
         c.fill_rect(Rect::new(3.0, 2.0, 5.0, 4.0), Rgb::BLACK);
         let s = skew(&c, 0.0, Rgb(200, 200, 200));
         assert_eq!(s.data, c.data);
+    }
+
+    #[test]
+    fn skew_in_bands_matches_skew_in_one_piece() {
+        // Large enough for the banded (threaded) path.
+        let mut c = Canvas::new(1300, 1200, 3, 1.0, Rgb(240, 238, 230));
+        for i in 0..40 {
+            let x = f64::from(i) * 31.0;
+            c.fill_rect(
+                Rect::new(x, x * 0.8, 25.0, 300.0),
+                Rgb(i * 6, 90, 200 - i * 4),
+            );
+        }
+        let banded = skew(&c, 3.3, Rgb(240, 238, 230));
+        let mut whole = vec![0u8; c.data.len()];
+        skew_rows::<3>(&c, &mut whole, 0, 3.3, [240, 238, 230]);
+        assert_eq!(banded.data, whole);
+        assert_ne!(banded.data, c.data);
     }
 
     #[test]

@@ -1,0 +1,1072 @@
+//! The desktop app driven through egui_kittest, with no display and no
+//! GPU: widgets are found and clicked by their accessible labels, the
+//! engine runs the virtual scanner on a virtual clock (its pace costs no
+//! time), and a gate in the engine's waker holds scan jobs so a test can
+//! act at an exact point of a page. Loops step the harness until a
+//! condition holds, with an iteration cap as a hang guard; nothing sleeps.
+
+mod support;
+
+use egui::Modifiers;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, TestRenderer};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use streamscan::app::{AppOptions, PageState, ScriptedDialogs, StreamscanApp};
+use streamscan::clock::VirtualClock;
+use streamscan::engine::EngineConfig;
+use streamscan::filter::PageKey;
+use streamscan::transfer::{DeviceInfo, DeviceKind, Side, Source};
+use support::{decode, read_strip};
+
+/// Most harness steps a wait may take before the test fails as hung.
+const STEP_CAP: usize = 200_000;
+
+/// Holds job threads inside the engine's waker: with a budget set, each
+/// event a job sends uses one unit, and the job waits while none is left.
+#[derive(Default)]
+struct Gate {
+    budget: Mutex<Option<u64>>,
+    wake: Condvar,
+}
+
+impl Gate {
+    /// Lets jobs send up to `n` events, then hold.
+    fn allow(&self, n: u64) {
+        let mut budget = self.budget.lock().expect("gate");
+        *budget = Some(budget.unwrap_or(0).max(n));
+        self.wake.notify_all();
+    }
+
+    /// While jobs are held, lets them send up to `n` events before the
+    /// next call (unused steps do not pile up, so a job that starts late
+    /// still moves a few events per frame).
+    fn step_if_held(&self, n: u64) {
+        let mut budget = self.budget.lock().expect("gate");
+        if let Some(b) = budget.as_mut() {
+            *b = (*b).max(n);
+            self.wake.notify_all();
+        }
+    }
+
+    /// Jobs hold after their next event.
+    fn hold(&self) {
+        *self.budget.lock().expect("gate") = Some(0);
+    }
+
+    /// Jobs run freely.
+    fn release(&self) {
+        *self.budget.lock().expect("gate") = None;
+        self.wake.notify_all();
+    }
+
+    fn pass(&self) {
+        let on_job_thread = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("streamscan-job-"));
+        if !on_job_thread {
+            return;
+        }
+        let mut budget = self.budget.lock().expect("gate");
+        loop {
+            match *budget {
+                None => return,
+                Some(n) if n > 0 => {
+                    *budget = Some(n - 1);
+                    return;
+                }
+                Some(_) => budget = self.wake.wait(budget).expect("gate"),
+            }
+        }
+    }
+}
+
+/// A test renderer that keeps every texture update the app's frames
+/// produced (the harness hands each frame's delta to its renderer).
+#[derive(Clone, Default)]
+struct DeltaRecorder {
+    updates: Arc<Mutex<Vec<(egui::TextureId, egui::epaint::ImageDelta)>>>,
+}
+
+impl TestRenderer for DeltaRecorder {
+    fn handle_delta(&mut self, delta: &mut egui::TexturesDelta) {
+        let mut updates = self.updates.lock().expect("recorder");
+        for (id, deltas) in &delta.set {
+            for d in deltas.iter() {
+                updates.push((*id, d.clone()));
+            }
+        }
+        // Recorded: nothing is left to upload.
+        delta.clear();
+    }
+}
+
+impl DeltaRecorder {
+    fn take(&self) -> Vec<(egui::TextureId, egui::epaint::ImageDelta)> {
+        std::mem::take(&mut *self.updates.lock().expect("recorder"))
+    }
+}
+
+/// An app in a harness with its own folders.
+struct Gui {
+    harness: Harness<'static, StreamscanApp>,
+    gate: Arc<Gate>,
+    root: tempfile::TempDir,
+    device: String,
+    textures: DeltaRecorder,
+    dialogs: ScriptedDialogs,
+}
+
+impl Drop for Gui {
+    fn drop(&mut self) {
+        // A held job would keep the engine from shutting down.
+        self.gate.release();
+    }
+}
+
+fn device_id(options: &str, storage: &Path) -> String {
+    let mut id = format!("sim:warmup=0,storage={}", storage.display());
+    if !options.is_empty() {
+        id.push(',');
+        id.push_str(options);
+    }
+    id
+}
+
+fn options(root: &Path, device: &str, gate: &Arc<Gate>) -> AppOptions {
+    options_with_dialogs(root, device, gate, ScriptedDialogs::default())
+}
+
+fn options_with_dialogs(
+    root: &Path,
+    device: &str,
+    gate: &Arc<Gate>,
+    dialogs: ScriptedDialogs,
+) -> AppOptions {
+    let hook = gate.clone();
+    AppOptions {
+        engine: EngineConfig {
+            clock: VirtualClock::shared(),
+            preview_width: 256,
+            ..EngineConfig::default()
+        },
+        data_dir: root.join("data"),
+        devices: Some(vec![DeviceInfo {
+            id: device.to_string(),
+            name: String::from("Test Scanner"),
+            kind: DeviceKind::Virtual,
+        }]),
+        device: None,
+        dialogs: Arc::new(dialogs),
+        on_event: Some(Arc::new(move || hook.pass())),
+    }
+}
+
+impl Gui {
+    /// An app whose only device is a virtual scanner with `sim_options`,
+    /// scanning 75 dpi gray feeder pages into `<root>/out`.
+    fn new(sim_options: &str) -> Gui {
+        let root = tempfile::tempdir().expect("temp dir");
+        Gui::in_root(root, sim_options)
+    }
+
+    fn in_root(root: tempfile::TempDir, sim_options: &str) -> Gui {
+        let storage = root.path().join("storage");
+        std::fs::create_dir_all(&storage).expect("storage dir");
+        let device = device_id(sim_options, &storage);
+        let gate = Arc::new(Gate::default());
+        let dialogs = ScriptedDialogs::default();
+        let opts = options_with_dialogs(root.path(), &device, &gate, dialogs.clone());
+        let textures = DeltaRecorder::default();
+        let harness = Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .renderer(textures.clone())
+            .build_eframe(move |cc| StreamscanApp::new(cc, opts));
+        let mut gui = Gui {
+            harness,
+            gate,
+            root,
+            device,
+            textures,
+            dialogs,
+        };
+        {
+            let out = gui.out();
+            let prefs = gui.harness.state_mut().preferences_mut();
+            prefs.scan.source = Source::Feeder;
+            prefs.scan.dpi = 75;
+            prefs.scan.mode = streamscan::transfer::ColorMode::Gray;
+            prefs.destination.folder = out;
+            prefs.destination.pattern = String::from("page-{n}");
+        }
+        gui.until("the device is listed", |app| {
+            app.selected_device().is_some_and(|d| d.items.is_some())
+        });
+        gui
+    }
+
+    fn out(&self) -> PathBuf {
+        self.root.path().join("out")
+    }
+
+    fn storage(&self) -> PathBuf {
+        self.root.path().join("storage")
+    }
+
+    fn app(&self) -> &StreamscanApp {
+        self.harness.state()
+    }
+
+    /// Steps until `done` holds.
+    fn until(&mut self, what: &str, done: impl Fn(&StreamscanApp) -> bool) {
+        for _ in 0..STEP_CAP {
+            if done(self.harness.state()) {
+                return;
+            }
+            self.gate.step_if_held(2);
+            self.harness.step();
+            std::thread::yield_now();
+        }
+        panic!(
+            "gave up waiting for {what}; status: {}",
+            self.app().status()
+        );
+    }
+
+    fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.step();
+        self.harness.step();
+    }
+
+    /// Clicks Scan and waits for the scan to end.
+    fn scan(&mut self) {
+        self.click("Scan");
+        self.until("the scan to end", |app| !app.is_scanning());
+    }
+
+    fn page_keys(&self) -> Vec<(u64, u32)> {
+        self.app()
+            .strip()
+            .pages()
+            .iter()
+            .map(|p| (p.key.job, p.key.page))
+            .collect()
+    }
+}
+
+/// Page numbers printed in the index strips of the files in `dir`, in
+/// file-name order.
+fn pages_in(dir: &Path) -> Vec<u32> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).expect("page file");
+            read_strip(&decode(&bytes))
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .page
+        })
+        .collect()
+}
+
+#[test]
+fn a_three_page_feeder_scan_fills_the_strip_and_writes_the_pages_in_order() {
+    let mut gui = Gui::new("pages=3");
+    gui.scan();
+    let pages = gui.app().strip().pages();
+    assert_eq!(pages.len(), 3, "status: {}", gui.app().status());
+    for (i, page) in pages.iter().enumerate() {
+        assert_eq!(page.key.page, i as u32 + 1);
+        assert_eq!(page.state, PageState::Done);
+        assert!(page.thumbnail.is_some(), "page {} has a thumbnail", i + 1);
+        assert!(page.path.as_ref().is_some_and(|p| p.exists()));
+    }
+    assert_eq!(pages_in(&gui.out()), vec![1, 2, 3]);
+    assert!(
+        gui.app().status().starts_with("Done"),
+        "{}",
+        gui.app().status()
+    );
+    // The thumbnails are on screen, labelled.
+    gui.harness.get_by_label("Page 3");
+    // `run` settles the UI and checks that every control has an accessible
+    // name.
+    gui.harness.run();
+}
+
+#[test]
+fn the_live_page_grows_by_partial_texture_updates() {
+    let mut gui = Gui::new("pages=2");
+    gui.gate.hold();
+    gui.click("Scan");
+    gui.until("page 1 starts", |app| app.live_page().is_some());
+    let page_size = gui.app().live_page().map(|l| l.size()).expect("live page");
+    let mut partial_updates = 0;
+    let mut frames_with_updates = 0;
+    while gui.app().strip().pages().first().map(|p| p.state) == Some(PageState::Scanning) {
+        gui.gate.allow(6);
+        gui.harness.step();
+        let live = gui.app().live_page().map(|l| l.texture().id());
+        let mut in_frame = 0;
+        for (_, delta) in gui
+            .textures
+            .take()
+            .iter()
+            .filter(|(id, _)| Some(*id) == live)
+        {
+            if let Some([x, y]) = delta.pos {
+                let [w, h] = delta.image.size();
+                assert_eq!(x, 0);
+                assert!(
+                    h < page_size[1] && w <= page_size[0],
+                    "a partial update ({w}x{h} at row {y}) is smaller than the page {page_size:?}"
+                );
+                in_frame += 1;
+            }
+        }
+        partial_updates += in_frame;
+        if in_frame > 0 {
+            frames_with_updates += 1;
+        }
+        assert!(partial_updates < 10_000, "page 1 never ends");
+    }
+    assert!(
+        frames_with_updates >= 3 && partial_updates >= 3,
+        "{partial_updates} partial updates in {frames_with_updates} frames"
+    );
+    gui.gate.release();
+    gui.until("the scan ends", |app| !app.is_scanning());
+    assert_eq!(gui.app().strip().pages().len(), 2);
+}
+
+#[test]
+fn cancel_mid_page_keeps_completed_pages_and_a_new_scan_works() {
+    let mut gui = Gui::new("pages=3");
+    gui.gate.hold();
+    gui.click("Scan");
+    gui.until("page 2 is scanning", |app| {
+        app.live_page()
+            .is_some_and(|l| l.key.page == 2 && l.partial_uploads >= 2)
+    });
+    // Rows of page 2 have come; the job holds in the middle of the page.
+    gui.click("Cancel");
+    gui.gate.release();
+    gui.until("the scan to end", |app| !app.is_scanning());
+    let status = gui.app().status().to_string();
+    assert!(status.starts_with("Cancelled"), "{status}");
+    let states: Vec<PageState> = gui.app().strip().pages().iter().map(|p| p.state).collect();
+    assert_eq!(states, vec![PageState::Done, PageState::Failed]);
+    assert_eq!(pages_in(&gui.out()), vec![1]);
+    // The device is ready for the next scan.
+    let out2 = gui.root.path().join("out2");
+    gui.harness.state_mut().preferences_mut().destination.folder = out2.clone();
+    gui.scan();
+    assert!(
+        gui.app().status().starts_with("Done"),
+        "{}",
+        gui.app().status()
+    );
+    assert_eq!(pages_in(&out2), vec![1, 2, 3]);
+}
+
+#[test]
+fn the_brightness_slider_re_renders_the_selected_page_without_the_device() {
+    let mut gui = Gui::new("pages=1");
+    gui.scan();
+    let acquisitions = gui.app().engine().stats().device(&gui.device).acquisitions;
+    assert_eq!(acquisitions, 1);
+    gui.click("Page 1");
+    gui.until("page 1 is shown", |app| app.rendered().is_some());
+    let before = gui
+        .app()
+        .rendered()
+        .map(|r| (r.request, r.mean_luma))
+        .expect("rendered");
+    gui.harness
+        .get_by_role_and_label(egui::Role::Slider, "Brightness")
+        .set_value_accesskit(-600.0);
+    gui.harness.step();
+    gui.until("a new rendering", |app| {
+        app.rendered().is_some_and(|r| r.request != before.0)
+    });
+    let after = gui.app().rendered().map(|r| r.mean_luma).expect("rendered");
+    assert_eq!(gui.app().preferences().scan.filter.brightness, -600);
+    assert!(
+        after < before.1 - 10.0,
+        "the page got darker: {} -> {after}",
+        before.1
+    );
+    assert_eq!(
+        gui.app().engine().stats().device(&gui.device).acquisitions,
+        acquisitions,
+        "no device I/O for a new filter"
+    );
+    assert_eq!(
+        gui.app().rendered().map(|r| r.key),
+        Some(PageKey { job: 2, page: 1 })
+    );
+}
+
+#[test]
+fn an_open_cover_asks_and_retry_completes_the_job_with_page_two_intact() {
+    let mut gui = Gui::new("pages=3,fault=coveropen@2");
+    gui.click("Scan");
+    gui.until("the question", |app| app.question().is_some());
+    gui.harness.step();
+    gui.harness.get_by_label("The cover is open");
+    // The job waits for the answer: the UI settles, and every control of
+    // the dialog has an accessible name.
+    gui.harness.run();
+    gui.click("Retry");
+    gui.until("the scan to end", |app| !app.is_scanning());
+    assert!(
+        gui.app().status().starts_with("Done"),
+        "{}",
+        gui.app().status()
+    );
+    assert!(gui.app().question().is_none());
+    assert_eq!(pages_in(&gui.out()), vec![1, 2, 3]);
+}
+
+#[test]
+fn an_open_cover_answered_stop_cancels_and_keeps_page_one() {
+    let mut gui = Gui::new("pages=3,fault=coveropen@2");
+    gui.click("Scan");
+    gui.until("the question", |app| app.question().is_some());
+    gui.harness.step();
+    gui.click("Stop");
+    gui.until("the scan to end", |app| !app.is_scanning());
+    assert!(
+        gui.app().status().starts_with("Cancelled"),
+        "{}",
+        gui.app().status()
+    );
+    assert_eq!(pages_in(&gui.out()), vec![1]);
+    assert!(gui.harness.query_by_label("The cover is open").is_none());
+}
+
+#[test]
+fn a_warm_up_shows_a_box_that_goes_away() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut gui = Gui::in_root(root, "pages=1,warmup=3");
+    // The id starts with warmup=0; the later key wins.
+    gui.gate.hold();
+    gui.click("Scan");
+    gui.until("the warm-up box", |app| app.warming().is_some());
+    gui.gate.allow(3);
+    gui.harness.step();
+    gui.harness.step();
+    assert!(gui.harness.query_by_label_contains("warming up").is_some());
+    gui.gate.release();
+    gui.until("the scan to end", |app| !app.is_scanning());
+    gui.harness.step();
+    assert!(gui.app().warming().is_none());
+    assert!(gui.harness.query_by_label_contains("warming up").is_none());
+}
+
+#[derive(Debug)]
+struct DroppedPath(PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn files_dropped_on_the_device_land_in_its_storage() {
+    let mut gui = Gui::new("pages=1");
+    let a = gui.root.path().join("a.txt");
+    let b = gui.root.path().join("b.pdf");
+    std::fs::write(&a, b"first file").expect("file");
+    std::fs::write(&b, b"%PDF-1.4 second").expect("file");
+    let target = gui.app_device_centre();
+    gui.harness
+        .input_mut()
+        .hovered_files
+        .push(egui::HoveredFile {
+            path: Some(a.clone()),
+            mime: String::new(),
+        });
+    gui.harness.hover_at(target);
+    gui.harness.step();
+    assert!(
+        gui.harness
+            .query_by_label_contains("Drop files here")
+            .is_some(),
+        "the device that takes uploads is highlighted"
+    );
+    assert!(
+        gui.harness
+            .query_by_label_contains("Drop the files here to store them")
+            .is_some(),
+        "so is its storage folder"
+    );
+    gui.harness.input_mut().hovered_files.clear();
+    gui.harness.input_mut().dropped_files = vec![
+        Arc::new(DroppedPath(a.clone())),
+        Arc::new(DroppedPath(b.clone())),
+    ];
+    gui.harness.step();
+    gui.until("the upload ends", |app| {
+        app.upload().is_some_and(|u| u.finished)
+    });
+    let upload = gui.app().upload().cloned().expect("upload");
+    assert!(
+        upload.files.iter().all(|f| f.result == Some(Ok(()))),
+        "{upload:?}"
+    );
+    let mut stored: Vec<String> = std::fs::read_dir(gui.storage())
+        .expect("storage")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    stored.sort();
+    assert!(stored.contains(&String::from("a.txt")), "{stored:?}");
+    assert!(stored.contains(&String::from("b.pdf")), "{stored:?}");
+    gui.until("the storage listing shows both", |app| {
+        app.selected_device()
+            .and_then(|d| d.storage_folder().map(|f| f.children.len()))
+            == Some(2)
+    });
+    // A stored file downloads to where the save dialog says.
+    let saved = gui.root.path().join("saved.pdf");
+    gui.dialogs.push(Some(saved.clone()));
+    gui.harness.step();
+    let index = gui
+        .app()
+        .selected_device()
+        .and_then(|d| d.storage_folder())
+        .and_then(|f| f.children.iter().position(|i| i.name == "b.pdf"))
+        .expect("b.pdf is listed");
+    gui.harness
+        .get_all_by_label("Download")
+        .nth(index)
+        .expect("a Download button per file")
+        .click_accesskit();
+    gui.harness.step();
+    gui.until("the download is saved", |app| {
+        app.status().starts_with("Saved")
+    });
+    assert_eq!(
+        std::fs::read(&saved).expect("downloaded"),
+        b"%PDF-1.4 second"
+    );
+}
+
+impl Gui {
+    fn app_device_centre(&mut self) -> egui::Pos2 {
+        self.harness.step();
+        self.harness
+            .get_by_label_contains("Test Scanner")
+            .rect()
+            .center()
+    }
+}
+
+#[test]
+fn the_strip_reorders_rotates_deletes_and_undoes() {
+    let mut gui = Gui::new("pages=3");
+    gui.scan();
+    gui.click("Move page 1 right");
+    assert_eq!(gui.page_keys(), vec![(2, 2), (2, 1), (2, 3)]);
+    gui.click("Rotate page 2");
+    assert_eq!(
+        gui.app().strip().pages()[1].rotation,
+        streamscan::filter::Rotation::Cw90
+    );
+    gui.click("Delete page 3");
+    assert_eq!(gui.page_keys(), vec![(2, 2), (2, 1)]);
+    gui.harness
+        .key_press_modifiers(Modifiers::COMMAND, egui::Key::Z);
+    gui.harness.step();
+    assert_eq!(gui.page_keys(), vec![(2, 2), (2, 1), (2, 3)]);
+    gui.harness
+        .key_press_modifiers(Modifiers::COMMAND.plus(Modifiers::SHIFT), egui::Key::Z);
+    gui.harness.step();
+    assert_eq!(gui.page_keys(), vec![(2, 2), (2, 1)]);
+    gui.click("Undo");
+    gui.click("Undo");
+    gui.click("Undo");
+    assert_eq!(gui.page_keys(), vec![(2, 1), (2, 2), (2, 3)]);
+    assert_eq!(
+        gui.app().strip().pages()[0].rotation,
+        streamscan::filter::Rotation::None
+    );
+}
+
+#[test]
+fn manual_duplex_interleaves_fronts_with_reversed_backs() {
+    let mut gui = Gui::new("pages=3");
+    gui.scan();
+    let out2 = gui.root.path().join("backs");
+    gui.harness.state_mut().preferences_mut().destination.folder = out2;
+    gui.scan();
+    gui.click("Interleave fronts and backs");
+    assert_eq!(
+        gui.page_keys(),
+        vec![(2, 1), (4, 3), (2, 2), (4, 2), (2, 3), (4, 1)]
+    );
+    let sides: Vec<Side> = gui.app().strip().pages().iter().map(|p| p.side).collect();
+    assert_eq!(sides[..2], [Side::Front, Side::Back]);
+}
+
+#[test]
+fn saving_the_strip_exports_the_edited_pages_as_one_pdf() {
+    let mut gui = Gui::new("pages=2");
+    gui.scan();
+    gui.click("Move page 1 right");
+    let pdf = gui.root.path().join("export.pdf");
+    gui.harness.state_mut().export_to(&pdf);
+    gui.until("the export ends", |app| app.status().starts_with("Saved"));
+    let bytes = std::fs::read(&pdf).expect("the pdf");
+    assert!(bytes.starts_with(b"%PDF"));
+}
+
+#[test]
+fn settings_and_profiles_survive_a_restart() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let keep = root.path().to_path_buf();
+    {
+        let mut gui = Gui::in_root(root, "pages=1");
+        gui.harness.state_mut().preferences_mut().scan.dpi = 150;
+        let field = || (egui::Role::TextInput, "New profile");
+        gui.harness
+            .get_by_role_and_label(field().0, field().1)
+            .focus();
+        gui.harness.step();
+        gui.harness
+            .get_by_role_and_label(field().0, field().1)
+            .type_text("Receipts");
+        gui.harness.step();
+        gui.harness.step();
+        // The profiles sit below the fold of the side panel.
+        gui.harness.get_by_label("Save profile").scroll_to_me();
+        gui.harness.step();
+        gui.click("Save profile");
+        gui.harness
+            .state_mut()
+            .preferences_mut()
+            .scan
+            .filter
+            .contrast = 250;
+        gui.harness
+            .state_mut()
+            .save_preferences()
+            .expect("settings saved");
+        // The folder outlives this app.
+        std::mem::forget(std::mem::replace(
+            &mut gui.root,
+            tempfile::tempdir().expect("temp dir"),
+        ));
+    }
+    let gate = Arc::new(Gate::default());
+    let device = device_id("pages=1", &keep.join("storage"));
+    let opts = options(&keep, &device, &gate);
+    let mut harness = Harness::builder().build_eframe(move |cc| StreamscanApp::new(cc, opts));
+    harness.step();
+    let prefs = harness.state().preferences().clone();
+    assert_eq!(prefs.scan.filter.contrast, 250);
+    assert_eq!(prefs.profiles.len(), 1);
+    assert_eq!(prefs.profiles[0].name, "Receipts");
+    assert_eq!(prefs.profiles[0].scan.dpi, 150);
+    assert!(harness.query_by_label("Receipts").is_some());
+    drop(harness);
+    let _ = std::fs::remove_dir_all(&keep);
+}
+
+#[test]
+fn one_click_scans_a_flatbed_page_with_the_defaults() {
+    let mut gui = Gui::new("");
+    {
+        let prefs = gui.harness.state_mut().preferences_mut();
+        prefs.scan = streamscan::transfer::ScanSettings::default();
+    }
+    assert_eq!(gui.app().preferences().scan.source, Source::Flatbed);
+    gui.scan();
+    assert!(
+        gui.app().status().starts_with("Done"),
+        "{}",
+        gui.app().status()
+    );
+    assert_eq!(gui.page_keys(), vec![(2, 1)]);
+    assert_eq!(pages_in(&gui.out()), vec![1]);
+}
+
+#[test]
+fn space_scans_and_escape_cancels() {
+    let mut gui = Gui::new("pages=3");
+    gui.gate.hold();
+    gui.harness.key_press(egui::Key::Space);
+    gui.harness.step();
+    assert!(gui.app().is_scanning(), "Space starts a scan");
+    gui.until("page 1 streams", |app| {
+        app.live_page().is_some_and(|l| l.partial_uploads >= 2)
+    });
+    gui.harness.key_press(egui::Key::Escape);
+    gui.harness.step();
+    gui.gate.release();
+    gui.until("the scan to end", |app| !app.is_scanning());
+    assert!(
+        gui.app().status().starts_with("Cancelled"),
+        "{}",
+        gui.app().status()
+    );
+    assert!(pages_in(&gui.out()).is_empty(), "page 1 was abandoned");
+}
+
+#[test]
+fn a_feeder_that_runs_out_early_says_how_many_pages_came_and_scans_more() {
+    let mut gui = Gui::new("pages=2");
+    {
+        let prefs = gui.harness.state_mut().preferences_mut();
+        prefs.scan.pages = 3;
+        // Each batch gets its own names.
+        prefs.destination.pattern = String::from("batch-{date}-{n}");
+    }
+    gui.scan();
+    let notice = gui.app().notice().cloned().expect("a notice");
+    assert!(
+        notice.scan_more && notice.text.starts_with("2 pages came"),
+        "{notice:?}"
+    );
+    gui.harness.step();
+    gui.click("Scan more");
+    assert!(gui.app().is_scanning(), "Scan more starts a scan");
+    gui.until("the second scan ends", |app| !app.is_scanning());
+    assert_eq!(
+        gui.app().finished_scans().len(),
+        2,
+        "{:?}",
+        gui.app().notice()
+    );
+    // Both batches are in the strip, the second after the first.
+    assert_eq!(gui.page_keys(), vec![(2, 1), (2, 2), (4, 1), (4, 2)]);
+}
+
+#[test]
+fn stop_after_this_page_finishes_the_page_in_progress() {
+    let mut gui = Gui::new("pages=4");
+    gui.gate.hold();
+    gui.click("Scan");
+    gui.until("page 2 streams", |app| {
+        app.live_page()
+            .is_some_and(|l| l.key.page == 2 && l.partial_uploads >= 2)
+    });
+    gui.click("Stop after this page");
+    gui.gate.release();
+    gui.until("the scan to end", |app| !app.is_scanning());
+    assert!(
+        gui.app().status().starts_with("Cancelled"),
+        "{}",
+        gui.app().status()
+    );
+    assert_eq!(pages_in(&gui.out()), vec![1, 2], "page 2 was finished");
+}
+
+/// Files in `dir` (names only), sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_document_scan_goes_through_the_session_folder_into_one_pdf() {
+    let mut gui = Gui::new("pages=3");
+    {
+        let prefs = gui.harness.state_mut().preferences_mut();
+        prefs.destination.document = true;
+        prefs.destination.document_name = String::from("book");
+        prefs.scan.format = streamscan::output::FileFormat::Pdf;
+    }
+    gui.scan();
+    gui.until("the document is saved", |app| {
+        app.status().starts_with("Saved 3 page(s)")
+    });
+    assert_eq!(names_in(&gui.out()), vec![String::from("book.pdf")]);
+    let pdf = std::fs::read(gui.out().join("book.pdf")).expect("pdf");
+    assert!(pdf.starts_with(b"%PDF"));
+    let session = gui.root.path().join("data").join("session");
+    gui.until("the session copy is removed", |_| {
+        names_in(&session).is_empty()
+    });
+}
+
+#[test]
+fn pages_of_a_session_that_crashed_are_offered_for_recovery() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let keep = root.path().to_path_buf();
+    {
+        let mut gui = Gui::in_root(root, "pages=3");
+        {
+            let prefs = gui.harness.state_mut().preferences_mut();
+            prefs.destination.document = true;
+            prefs.scan.format = streamscan::output::FileFormat::Pdf;
+        }
+        gui.harness
+            .state_mut()
+            .save_preferences()
+            .expect("settings");
+        gui.gate.hold();
+        gui.click("Scan");
+        gui.until("page 2 streams", |app| {
+            app.live_page()
+                .is_some_and(|l| l.key.page == 2 && l.partial_uploads >= 2)
+        });
+        // The app goes away in the middle of page 2 without saving: what a
+        // crash leaves behind.
+        std::mem::forget(std::mem::replace(
+            &mut gui.root,
+            tempfile::tempdir().expect("temp dir"),
+        ));
+    }
+    let gate = Arc::new(Gate::default());
+    let device = device_id("pages=3", &keep.join("storage"));
+    let opts = options(&keep, &device, &gate);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| StreamscanApp::new(cc, opts));
+    harness.step();
+    harness.run();
+    assert_eq!(harness.state().leftovers().len(), 1);
+    assert_eq!(
+        harness.state().leftovers()[0].pages.len(),
+        1,
+        "page 1 was complete"
+    );
+    harness.get_by_label("Recover").click();
+    harness.step();
+    for _ in 0..STEP_CAP {
+        if harness.state().status().starts_with("Recovered") {
+            break;
+        }
+        harness.step();
+        std::thread::yield_now();
+    }
+    assert!(
+        harness.state().status().starts_with("Recovered 1 page"),
+        "{}",
+        harness.state().status()
+    );
+    let out = keep.join("out");
+    let recovered = names_in(&out);
+    assert_eq!(recovered.len(), 1, "{recovered:?}");
+    assert!(recovered[0].starts_with("recovered-"));
+    assert_eq!(pages_in(&out), vec![1]);
+    assert!(names_in(&keep.join("data").join("session")).is_empty());
+    drop(harness);
+    let _ = std::fs::remove_dir_all(&keep);
+}
+
+#[test]
+fn a_failure_names_the_page_and_where_the_completed_pages_are() {
+    let mut gui = Gui::new("pages=3,fault=disconnect@2");
+    gui.scan();
+    let notice = gui.app().notice().cloned().expect("a notice");
+    assert!(notice.error, "{notice:?}");
+    assert!(notice.text.contains("on page 2"), "{}", notice.text);
+    assert!(
+        notice
+            .text
+            .contains(&format!("1 page was saved in {}", gui.out().display())),
+        "{}",
+        notice.text
+    );
+    assert_eq!(pages_in(&gui.out()), vec![1]);
+    gui.harness.step();
+    gui.click("OK");
+    assert!(gui.app().notice().is_none());
+}
+
+#[test]
+fn pages_of_unannounced_length_grow_the_live_texture() {
+    let mut gui = Gui::new("pages=2,size=auto");
+    gui.harness.state_mut().preferences_mut().scan.size = streamscan::transfer::PageSize::Auto;
+    gui.scan();
+    assert!(
+        gui.app().status().starts_with("Done"),
+        "{}",
+        gui.app().status()
+    );
+    let pages = gui.app().strip().pages();
+    assert_eq!(pages.len(), 2);
+    assert!(pages.iter().all(|p| p.thumbnail.is_some()));
+    let live = gui.app().live_page().expect("the last page");
+    assert!(
+        live.size()[1] > live.size()[0],
+        "a portrait page: {:?}",
+        live.size()
+    );
+    assert_eq!(pages_in(&gui.out()), vec![1, 2]);
+}
+
+#[test]
+fn dragging_a_thumbnail_onto_another_page_moves_it_there() {
+    let mut gui = Gui::new("pages=3");
+    gui.scan();
+    gui.harness.step();
+    let above = egui::vec2(0.0, 50.0);
+    let from = gui.harness.get_by_label("Page 1").rect().center() - above;
+    let to = gui.harness.get_by_label("Page 3").rect().center() - above;
+    gui.harness.hover_at(from);
+    gui.harness.step();
+    gui.harness.drag_at(from);
+    gui.harness.step();
+    for step in 1..=10 {
+        gui.harness
+            .hover_at(from + (to - from) * (step as f32 / 10.0));
+        gui.harness.step();
+    }
+    gui.harness.drop_at(to);
+    gui.harness.step();
+    gui.harness.step();
+    assert_eq!(gui.page_keys(), vec![(2, 2), (2, 3), (2, 1)]);
+    assert!(gui.app().strip().can_undo());
+}
+
+#[test]
+fn ctrl_s_saves_the_strip_where_the_dialog_says() {
+    let mut gui = Gui::new("pages=2");
+    gui.scan();
+    let pdf = gui.root.path().join("saved.pdf");
+    gui.dialogs.push(Some(pdf.clone()));
+    gui.harness
+        .key_press_modifiers(Modifiers::COMMAND, egui::Key::S);
+    gui.harness.step();
+    gui.until("the pages are saved", |app| {
+        app.status().starts_with("Saved 2 page(s)")
+    });
+    assert!(std::fs::read(&pdf).expect("the pdf").starts_with(b"%PDF"));
+}
+
+#[test]
+fn the_preview_zooms_to_100_percent_pans_by_dragging_and_fits_again() {
+    let mut gui = Gui::new("pages=1");
+    gui.scan();
+    assert_eq!(gui.app().view().zoom, None, "fit by default");
+    gui.click("100 %");
+    assert_eq!(gui.app().view().zoom, Some(1.0));
+    let centre = gui.harness.get_by_label("Page preview").rect().center();
+    gui.harness.hover_at(centre);
+    gui.harness.step();
+    gui.harness.drag_at(centre);
+    gui.harness.step();
+    for step in 1..=5 {
+        gui.harness
+            .hover_at(centre + egui::vec2(0.0, -20.0 * step as f32));
+        gui.harness.step();
+    }
+    gui.harness.drop_at(centre + egui::vec2(0.0, -100.0));
+    gui.harness.step();
+    assert!(
+        gui.app().view().pan.y < -50.0,
+        "dragging up pans: {:?}",
+        gui.app().view()
+    );
+    gui.click("Fit");
+    assert_eq!(gui.app().view().zoom, None);
+    assert_eq!(gui.app().view().pan, egui::Vec2::ZERO);
+}
+
+#[test]
+fn a_failed_upload_file_is_listed_until_cleared() {
+    let mut gui = Gui::new("pages=1");
+    let empty = gui.root.path().join("empty.txt");
+    let good = gui.root.path().join("good.txt");
+    std::fs::write(&empty, b"").expect("file");
+    std::fs::write(&good, b"content").expect("file");
+    let target = gui.app_device_centre();
+    gui.harness.hover_at(target);
+    gui.harness.input_mut().dropped_files = vec![
+        Arc::new(DroppedPath(empty.clone())),
+        Arc::new(DroppedPath(good.clone())),
+    ];
+    gui.harness.step();
+    gui.until("the upload ends", |app| {
+        app.upload().is_some_and(|u| u.finished)
+    });
+    let upload = gui.app().upload().cloned().expect("upload");
+    assert!(matches!(upload.files[0].result, Some(Err(_))), "{upload:?}");
+    assert_eq!(upload.files[1].result, Some(Ok(())));
+    gui.harness.step();
+    assert!(
+        gui.harness
+            .query_by_label_contains("Failed: empty.txt")
+            .is_some()
+    );
+    gui.click("Clear");
+    assert!(gui.app().upload().is_none());
+    assert!(
+        gui.harness
+            .query_by_label_contains("Failed: empty.txt")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_destination_that_cannot_be_made_ends_the_scan_with_a_message() {
+    let mut gui = Gui::new("pages=1");
+    let file = gui.root.path().join("a-file");
+    std::fs::write(&file, b"not a folder").expect("file");
+    gui.harness.state_mut().preferences_mut().destination.folder = file.join("scans");
+    gui.scan();
+    let notice = gui.app().notice().cloned().expect("a notice");
+    assert!(notice.error);
+    assert!(
+        notice.text.contains("cannot create the folder"),
+        "{}",
+        notice.text
+    );
+    assert!(gui.app().strip().pages().is_empty());
+    assert_eq!(
+        gui.app().engine().stats().device(&gui.device).acquisitions,
+        0
+    );
+}
+
+/// Pages of a PDF written by Streamscan.
+fn pdf_pages(path: &Path) -> usize {
+    let bytes = std::fs::read(path).expect("the pdf");
+    let text = String::from_utf8_lossy(&bytes);
+    text.matches("/Type /Page ").count()
+}
+
+#[test]
+fn scan_more_adds_the_new_pages_to_the_same_document() {
+    let mut gui = Gui::new("pages=2");
+    {
+        let prefs = gui.harness.state_mut().preferences_mut();
+        prefs.scan.pages = 3;
+        prefs.destination.document = true;
+        prefs.destination.document_name = String::from("book");
+        prefs.scan.format = streamscan::output::FileFormat::Pdf;
+    }
+    gui.scan();
+    assert!(gui.app().notice().is_some_and(|n| n.scan_more));
+    gui.until("the first batch is saved", |app| {
+        app.status().starts_with("Saved 2 page(s)")
+    });
+    gui.harness.step();
+    gui.click("Scan more");
+    gui.until("the second batch ends", |app| !app.is_scanning());
+    gui.until("the document is saved again", |app| {
+        app.status().starts_with("Saved 4 page(s)")
+    });
+    assert_eq!(names_in(&gui.out()), vec![String::from("book.pdf")]);
+    assert_eq!(pdf_pages(&gui.out().join("book.pdf")), 4);
+}
