@@ -5,22 +5,33 @@
 #
 # Writes the virtual scanner's first page at 300 dpi as PNG (colour, gray,
 # a feeder page skewed by 3 degrees, and the page on a 10 mm border of the
-# scanner lid's colour), then times `convert IN OP OUT` for every operation,
-# RUNS times each (hyperfine when installed, else a bash loop). Every
-# command decodes IN, so `convert IN OUT` is timed too as the baseline,
-# and the table shows the operation's own time as the difference, for two
-# outputs: a PNG (the brief's "op minus PNG round trip") and `null:` (no
-# encoding at all, the steadier figure).
+# scanner lid's colour), then times ImageMagick 6's `convert` on each, RUNS
+# times per command (hyperfine when installed, else a bash loop; medians):
 #
-#   bash benches/imagemagick.sh            # RUNS=5
-#   RUNS=10 bash benches/imagemagick.sh
+# - png->png: `convert IN OP OUT.png`, and `op (png)`: that minus the
+#   baseline `convert IN OUT.png`. PNG decoding and encoding dominate these
+#   (about 2.7 s for a colour page) and IM's PNG encoder works harder or less
+#   hard by the content, so this difference is noisy, even negative.
+# - op (in process): IN is decoded once and kept in memory (`mpr:`), then
+#   the operation runs REPS times on fresh clones of it in the same process;
+#   the same command with REPS clones and no operation is the baseline, and
+#   the difference divided by REPS is the operation's own time (including,
+#   for operations that change pixels in place, copying the clone's pixels
+#   once). This is the figure to compare with `cargo bench --bench
+#   filter_ops`.
+#
+#   bash benches/imagemagick.sh            # RUNS=3 REPS=5, about 8 minutes
+#   RUNS=5 REPS=10 bash benches/imagemagick.sh
+#   PNG_ROUND_TRIP=0 bash benches/imagemagick.sh        # in-process figures only
 #   MAGICK_THREAD_LIMIT=1 bash benches/imagemagick.sh   # one thread, like most of ours
 #
 # Installs ImageMagick (and hyperfine, when apt-get can) if missing; uses
 # sudo when not run as root.
 set -euo pipefail
 
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-3}
+REPS=${REPS:-5}
+PNG_ROUND_TRIP=${PNG_ROUND_TRIP:-1}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -118,34 +129,59 @@ input_file() { # mode input
   esac
 }
 
-declare -A baseline_png baseline_null
-printf '\n%-42s %-6s %10s %10s %10s %10s\n' "operation" "page" "png->png" "op (png)" "png->null" "op (null)"
-printf '%-42s %-6s %10s %10s %10s %10s\n' "" "" "ms" "ms" "ms" "ms"
+# in_process OPTIONS: a convert command line that decodes the page once and
+# runs OPTIONS on REPS clones of it (no OPTIONS: the clones alone).
+in_process() {
+  local file=$1 options=$2 i
+  local words=("$convert_bin" "$file" -write mpr:page +delete)
+  for ((i = 0; i < REPS; i++)); do
+    # shellcheck disable=SC2206 # the options are words on purpose
+    words+=(mpr:page $options +delete)
+  done
+  words+=(mpr:page null:)
+  echo "${words[@]}"
+}
+
+# difference A B [DIVISOR]: (A - B) / DIVISOR with one decimal.
+difference() {
+  python3 -c "print('%.1f' % (($1 - $2) / ${3:-1}))"
+}
+
+declare -A baseline_png baseline_mem
+printf '\n%-40s %-6s %10s %10s %16s\n' "operation" "page" "png->png" "op (png)" "op (in process)"
+printf '%-40s %-6s %10s %10s %16s\n' "" "" "ms" "ms" "ms"
 for mode in color gray; do
   for input in page skew lid; do
     file=$(input_file "$mode" "$input")
-    baseline_png[$file]=$(median_ms "$convert_bin" "$file" out.png)
-    baseline_null[$file]=$(median_ms "$convert_bin" "$file" null:)
-    printf '%-42s %-6s %10s %10s %10s %10s\n' "baseline: decode ($input) + encode" "$mode" \
-      "${baseline_png[$file]}" "-" "${baseline_null[$file]}" "-"
+    baseline_png[$file]=-
+    if [ "$PNG_ROUND_TRIP" = 1 ]; then
+      baseline_png[$file]=$(median_ms "$convert_bin" "$file" out.png)
+    fi
+    # shellcheck disable=SC2046 # split into words on purpose
+    baseline_mem[$file]=$(median_ms $(in_process "$file" ""))
+    printf '%-40s %-6s %10s %10s %16s\n' "baseline ($input)" "$mode" "${baseline_png[$file]}" "-" \
+      "${baseline_mem[$file]} total"
   done
   for row in "${rows[@]}"; do
     IFS='|' read -r label input options <<<"$row"
     file=$(input_file "$mode" "$input")
     read -ra opts <<<"$options"
     if ! "$convert_bin" "$file" "${opts[@]}" null: 2>/dev/null; then
-      printf '%-42s %-6s %10s\n' "$label" "$mode" "unsupported by this ImageMagick"
+      printf '%-40s %-6s %10s\n' "$label" "$mode" "unsupported by this ImageMagick"
       continue
     fi
-    png=$(median_ms "$convert_bin" "$file" "${opts[@]}" out.png)
-    null=$(median_ms "$convert_bin" "$file" "${opts[@]}" null:)
-    op_png=$(python3 -c "print('%.1f' % ($png - ${baseline_png[$file]}))")
-    op_null=$(python3 -c "print('%.1f' % ($null - ${baseline_null[$file]}))")
-    printf '%-42s %-6s %10s %10s %10s %10s\n' "$label" "$mode" "$png" "$op_png" "$null" "$op_null"
+    png=- op_png=-
+    if [ "$PNG_ROUND_TRIP" = 1 ]; then
+      png=$(median_ms "$convert_bin" "$file" "${opts[@]}" out.png)
+      op_png=$(difference "$png" "${baseline_png[$file]}")
+    fi
+    # shellcheck disable=SC2046 # split into words on purpose
+    total=$(median_ms $(in_process "$file" "$options"))
+    op_mem=$(difference "$total" "${baseline_mem[$file]}" "$REPS")
+    printf '%-40s %-6s %10s %10s %16s\n' "$label" "$mode" "$png" "$op_png" "$op_mem"
   done
 done
 echo
-echo "op = the command's median minus the baseline of the same input and output ($RUNS runs each)."
-echo "Compare with the null: column: ImageMagick's PNG encoder spends more or less effort by"
-echo "the image's content and attributes, so the png column's differences can be negative."
-echo "-auto-threshold needs ImageMagick 7; -despeckle is a different (iterative hull) method."
+echo "Medians of $RUNS runs; op (in process) = (median with $REPS operations - median of the"
+echo "baseline with $REPS clones) / $REPS. -auto-threshold needs ImageMagick 7; -despeckle is"
+echo "a different (iterative hull) method than ours."

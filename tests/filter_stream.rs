@@ -296,13 +296,16 @@ struct Seen {
     written: u64,
 }
 
+/// Picks the messages a recorder answers with Cancel.
+type CancelPick = Box<dyn FnMut(&TransferMessage) -> bool + Send>;
+
 /// An application callback recording every message with the real state of
 /// its stream; `cancel_when` answers Cancel to the messages it picks.
 #[derive(Default)]
 struct Recorder {
     streams: Vec<(StreamRequest, SharedStream, Arc<AtomicU64>)>,
     seen: Vec<Seen>,
-    cancel_when: Option<Box<dyn FnMut(&TransferMessage) -> bool + Send>>,
+    cancel_when: Option<CancelPick>,
 }
 
 impl Recorder {

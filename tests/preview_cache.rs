@@ -11,8 +11,8 @@ use streamscan::transfer::{ScanSettings, Source};
 use support::*;
 
 fn scan_two_pages(harness: &mut EngineHarness, device: &str, out: &std::path::Path) {
-    let pattern = OutputPattern::parse(&out.join("p-{n}.png").display().to_string())
-        .expect("pattern");
+    let pattern =
+        OutputPattern::parse(&out.join("p-{n}.png").display().to_string()).expect("pattern");
     harness.send(Command::Scan {
         job: 1,
         device: device.to_string(),
@@ -55,9 +55,10 @@ fn a_filter_change_rerenders_the_cached_page_without_device_io() {
             max_width: 200,
             max_height: 300,
         });
-        match harness.until("a rendered preview", |e| {
-            matches!(e, Event::PreviewRendered { request: r, .. } if *r == request)
-        }) {
+        match harness.until(
+            "a rendered preview",
+            |e| matches!(e, Event::PreviewRendered { request: r, .. } if *r == request),
+        ) {
             Event::PreviewRendered { result, .. } => result.expect("rendered"),
             _ => unreachable!("matched above"),
         }
@@ -123,6 +124,9 @@ fn cached_pages_export_again_with_edits_and_can_be_forgotten() {
     let answer = harness.until("the render answer", |e| {
         matches!(e, Event::PreviewRendered { request: 9, .. })
     });
-    assert!(matches!(answer, Event::PreviewRendered { result: Err(_), .. }));
+    assert!(matches!(
+        answer,
+        Event::PreviewRendered { result: Err(_), .. }
+    ));
     assert!(harness.engine.cached_pages().is_empty());
 }

@@ -56,7 +56,11 @@ fn region_items_are_scanned_in_one_pass_as_straight_images() {
     let result = transfer.download("Flatbed", ACQUIRE_CHILDREN, &settings, &mut cb);
     check(transfer.trace()).expect("message order");
     assert_eq!(result, Ok(Outcome::Completed));
-    let names: Vec<String> = cb.streams.iter().map(|(r, _)| r.item_name.clone()).collect();
+    let names: Vec<String> = cb
+        .streams
+        .iter()
+        .map(|(r, _)| r.item_name.clone())
+        .collect();
     assert_eq!(names, vec!["Region 1", "Region 2"]);
     for (bytes, region) in cb.completed().iter().zip(&placed) {
         let page = decode(bytes);
@@ -67,7 +71,10 @@ fn region_items_are_scanned_in_one_pass_as_straight_images() {
         // Straightened: the print's white border runs along every edge.
         let row = page.row(1);
         let light = row.chunks(3).filter(|p| p[0] > 200 && p[1] > 200).count();
-        assert!(light * 10 > row.len() / 3 * 8, "top edge is the white border");
+        assert!(
+            light * 10 > row.len() / 3 * 8,
+            "top edge is the white border"
+        );
     }
 }
 
@@ -77,9 +84,8 @@ fn scan_regions_finds_the_photos_and_saves_one_file_each() {
     let out = tempfile::tempdir().expect("temp dir");
     let mut harness = EngineHarness::start(|_| {});
     let device = sim_id("photos=3", dirs.path());
-    let pattern =
-        OutputPattern::parse(&out.path().join("photo-{n}.png").display().to_string())
-            .expect("pattern");
+    let pattern = OutputPattern::parse(&out.path().join("photo-{n}.png").display().to_string())
+        .expect("pattern");
     harness.send(Command::ScanRegions {
         job: 1,
         device,

@@ -153,6 +153,11 @@ pub struct ScanJob {
     /// Pages of earlier scans the document continues ("Scan more"); they
     /// come first in the document.
     pub prior_pages: Vec<PageKey>,
+    /// For a scan into a file per page: the set of files and the number
+    /// before this job's first page (not 0 when "Scan more" continues a
+    /// set: then pages go to `session_dir` first and take their numbers
+    /// when the job ends).
+    pub files: Option<(OutputPattern, u32)>,
 }
 
 /// A device condition a person must decide about.
@@ -312,6 +317,10 @@ pub struct StreamscanApp {
     last_document: Option<(PathBuf, Vec<PageKey>)>,
     /// "Scan more" continues this document.
     continue_document: Option<(PathBuf, Vec<PageKey>)>,
+    /// The last set of files scanned into, and its highest page number.
+    last_files: Option<(OutputPattern, u32)>,
+    /// "Scan more" continues this set of files.
+    continue_files: Option<(OutputPattern, u32)>,
 }
 
 /// A scan that could not start because its destination is not usable.
@@ -396,6 +405,8 @@ impl StreamscanApp {
             last_settings: None,
             last_document: None,
             continue_document: None,
+            last_files: None,
+            continue_files: None,
         };
         app.rendered_filter = app.prefs.scan.filter;
         app.leftovers = app
@@ -617,6 +628,9 @@ impl StreamscanApp {
         let mut session_dir = None;
         let mut prior_pages = Vec::new();
         let continued = self.continue_document.take();
+        let continued_files = self.continue_files.take();
+        // The set of files pages go to, and the number before the first.
+        let mut files: Option<(OutputPattern, u32)> = None;
         let (output, described) = if destination.document {
             // Pages go to the session folder first (lossless, one file
             // each); the document is written from them when the job ends.
@@ -656,10 +670,46 @@ impl StreamscanApp {
                 },
                 described,
             )
+        } else if let Some((pattern, offset)) = continued_files {
+            // "Scan more" into the same set of files: the pages go to the
+            // session folder, and take the next numbers of the set when
+            // the job ends.
+            let dir = self.session.job_dir(&stamp);
+            let text = format!(
+                "{}/page-{{n:04}}.{}",
+                dir.display()
+                    .to_string()
+                    .replace('{', "{{")
+                    .replace('}', "}}"),
+                settings.format.extension()
+            );
+            match OutputPattern::parse(&text) {
+                Ok(session_pattern) => {
+                    let described = destination.folder.display().to_string();
+                    files = Some((pattern, offset));
+                    session_dir = Some(dir);
+                    (
+                        OutputTarget::Files {
+                            pattern: session_pattern,
+                            overwrite: false,
+                        },
+                        described,
+                    )
+                }
+                Err(e) => {
+                    self.notice = Some(Notice {
+                        text: format!("Cannot use the session folder {}: {e}", dir.display()),
+                        scan_more: false,
+                        error: true,
+                    });
+                    return;
+                }
+            }
         } else {
             match destination.page_pattern(&stamp, settings.format) {
                 Ok(pattern) => {
                     let described = destination.folder.display().to_string();
+                    files = Some((pattern.clone(), 0));
                     (
                         OutputTarget::Files {
                             pattern,
@@ -708,6 +758,7 @@ impl StreamscanApp {
             document,
             session_dir,
             prior_pages,
+            files,
         });
         let mut scan_settings = settings;
         if self.scan.as_ref().is_some_and(|s| s.document.is_some()) {
@@ -1003,6 +1054,36 @@ impl StreamscanApp {
         });
     }
 
+    /// Records the set of files a scan wrote, and moves the pages of a
+    /// continued set from the session folder to their numbers in it.
+    fn place_files(&mut self, job: JobId, scan: &ScanJob, pattern: &OutputPattern, offset: u32) {
+        let numbers: Vec<u32> = self
+            .strip
+            .pages()
+            .iter()
+            .filter(|p| p.key.job == job && p.state.is_complete())
+            .map(|p| p.key.page)
+            .collect();
+        let last = numbers.iter().copied().max().unwrap_or(0);
+        if last > 0 || offset > 0 {
+            self.last_files = Some((pattern.clone(), offset + last));
+        }
+        let Some(dir) = scan.session_dir.clone() else {
+            return;
+        };
+        let ext = scan.settings.format.extension();
+        let mut moves = Vec::new();
+        for n in numbers {
+            let target = pattern.path_for(offset + n);
+            moves.push((dir.join(format!("page-{n:04}.{ext}")), target.clone()));
+            if let Some(page) = self.strip.page_mut(PageKey { job, page: n }) {
+                page.path = Some(target);
+            }
+        }
+        let waker = self.waker.clone();
+        self.session.place(moves, dir, move || waker());
+    }
+
     /// Pages of an interrupted session, offered for recovery.
     pub fn leftovers(&self) -> &[Leftover] {
         &self.leftovers
@@ -1039,11 +1120,13 @@ impl StreamscanApp {
         if let Some(settings) = self.last_settings.clone() {
             self.prefs.scan.source = settings.source;
         }
-        // A document scan goes on in the same document.
-        self.continue_document = self
-            .last_document
-            .clone()
-            .filter(|_| self.prefs.destination.document);
+        // A document scan goes on in the same document, a file-per-page
+        // scan in the same set of files with the next page numbers.
+        if self.prefs.destination.document {
+            self.continue_document = self.last_document.clone();
+        } else {
+            self.continue_files = self.last_files.clone();
+        }
         self.start_scan();
     }
 
@@ -1538,6 +1621,9 @@ impl StreamscanApp {
         }
         if let (Some((path, format)), Some(dir)) = (&scan.document, &scan.session_dir) {
             self.save_document(job, &scan, path.clone(), *format, dir.clone());
+        }
+        if let Some((pattern, offset)) = &scan.files {
+            self.place_files(job, &scan, pattern, *offset);
         }
         // The device's storage may have changed; its list stays current.
         let device = scan.device;

@@ -4,7 +4,9 @@
 //! its final file without a crash losing all of it, so the app scans such
 //! jobs into a session folder under its data folder first, a lossless PNG
 //! per page, and writes the document from the engine's page cache when the
-//! job ends; then the session folder of the job is removed. A job folder
+//! job ends; then the session folder of the job is removed. "Scan more"
+//! into an existing set of files goes through a session folder too, and its
+//! pages take their numbers in the set when the job ends. A job folder
 //! still there when the app starts belongs to a session that ended before
 //! its pages were saved: the app offers to recover those pages into the
 //! destination folder, or to discard them.
@@ -60,7 +62,7 @@ impl SessionStore {
                 let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)
                     .map(|d| {
                         d.filter_map(|e| e.ok().map(|e| e.path()))
-                            .filter(|p| p.extension().is_some_and(|x| x == "png"))
+                            .filter(|p| p.is_file())
                             .collect()
                     })
                     .unwrap_or_default();
@@ -72,7 +74,7 @@ impl SessionStore {
         out
     }
 
-    /// Copies the leftover pages into `folder` (`recovered-JOB-N.png`) and
+    /// Copies the leftover pages into `folder` (`recovered-JOB-N.EXT`) and
     /// removes their session folders.
     pub fn recover(
         &self,
@@ -91,7 +93,11 @@ impl SessionStore {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 for (i, page) in leftover.pages.iter().enumerate() {
-                    let target = folder.join(format!("recovered-{job}-{}.png", i + 1));
+                    let ext = page
+                        .extension()
+                        .map(|x| x.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| String::from("png"));
+                    let target = folder.join(format!("recovered-{job}-{}.{ext}", i + 1));
                     std::fs::copy(page, &target).map_err(|e| {
                         format!(
                             "cannot copy {} to {}: {e}",
@@ -108,6 +114,43 @@ impl SessionStore {
                 "Recovered {copied} page(s) into {}",
                 folder.display()
             ))
+        });
+    }
+
+    /// Moves pages from a session folder to their places (never replacing a
+    /// file), then removes the folder.
+    pub fn place(
+        &self,
+        moves: Vec<(PathBuf, PathBuf)>,
+        dir: PathBuf,
+        wake: impl Fn() + Send + 'static,
+    ) {
+        self.spawn(wake, move || {
+            for (from, to) in &moves {
+                if to.exists() {
+                    return Err(format!(
+                        "{} already exists; the page stays in {}",
+                        to.display(),
+                        from.display()
+                    ));
+                }
+                if std::fs::rename(from, to).is_err() {
+                    // Another file system: copy, then remove.
+                    std::fs::copy(from, to).map_err(|e| {
+                        format!("cannot copy {} to {}: {e}", from.display(), to.display())
+                    })?;
+                    std::fs::remove_file(from)
+                        .map_err(|e| format!("cannot remove {}: {e}", from.display()))?;
+                }
+            }
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+            let folder = moves
+                .first()
+                .and_then(|(_, to)| to.parent())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            Ok(format!("Saved {} page(s) in {folder}", moves.len()))
         });
     }
 

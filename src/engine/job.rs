@@ -10,11 +10,11 @@ use crate::clock::{CancelToken, SharedClock};
 use crate::device;
 use crate::filter::geometry::detect_regions;
 use crate::filter::{PageKey, PreviewCache};
-use crate::transfer::ItemArea;
-use crate::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use crate::output::file::FileDestination;
 use crate::output::naming::OutputPattern;
 use crate::raster::{Band, Page, PageHeader};
+use crate::transfer::ItemArea;
+use crate::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
     DriverError, Flow, Interrupted, Item, ItemFlags, MessageKind, Outcome, PageData, PageEnd,
@@ -871,7 +871,11 @@ impl Driver for CountingDriver<'_> {
     ) -> Result<Item, DriverError> {
         self.inner.create_child_item(parent, name, flags)
     }
-    fn create_generated_item(&mut self, parent: &Item, area: ItemArea) -> Result<Item, DriverError> {
+    fn create_generated_item(
+        &mut self,
+        parent: &Item,
+        area: ItemArea,
+    ) -> Result<Item, DriverError> {
         self.inner.create_generated_item(parent, area)
     }
     fn clear_generated_items(&mut self, parent: &Item) {

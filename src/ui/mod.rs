@@ -74,7 +74,11 @@ fn keyboard(ctx: &egui::Context, app: &mut StreamscanApp) {
     if ctx.input(|i| i.key_pressed(Key::Escape)) {
         app.cancel();
     }
+    // Space belongs to a focused control (it presses buttons) when there
+    // is one.
+    let focused = ctx.memory(|m| m.focused().is_some());
     if !ctx.egui_wants_keyboard_input()
+        && !focused
         && app.question().is_none()
         && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space))
     {
