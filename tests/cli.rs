@@ -52,6 +52,11 @@ impl Fixture {
         command
             .args(args)
             .current_dir(self.path())
+            // No display: without a subcommand the program prints its help
+            // instead of opening the desktop app.
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("WAYLAND_SOCKET")
             .stdin(Stdio::null());
         command
     }
@@ -213,7 +218,7 @@ fn without_a_subcommand_the_help_is_printed() {
     let run = fx.run(&[]);
     run.expect(0);
     assert!(run.stdout.contains("Usage: streamscan"), "{}", run.stdout);
-    assert!(run.stdout.contains("graphical interface"), "{}", run.stdout);
+    assert!(run.stdout.contains("No display"), "{}", run.stdout);
 }
 
 #[test]
@@ -912,4 +917,45 @@ fn missing_items_and_non_files_are_errors() {
     assert!(run.stderr.contains("not a stored file"), "{}", run.stderr);
     fx.run(&["ls", "--device", "sim:nonsense"]).expect(2);
     assert!(!fx.path().join("x.png").exists());
+}
+
+#[test]
+fn regions_saves_each_photo_on_the_flatbed_as_its_own_file() {
+    let fx = Fixture::new();
+    let device = format!(
+        "sim:photos=2,speed=max,warmup=0,storage={}",
+        percent_encode(&fx.path().join("storage").display().to_string())
+    );
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--regions",
+        "--dpi",
+        "100",
+        "-o",
+        "photo-{n}.png",
+    ]);
+    run.expect(0);
+    for name in ["photo-1.png", "photo-2.png"] {
+        let bytes = std::fs::read(fx.path().join(name)).expect("one file per photo");
+        let image = image::load_from_memory(&bytes).expect("decodable");
+        // A print, not the whole flatbed (A4 at 100 dpi is 827 px wide).
+        assert!(image.width() < 600, "{name} is {} px wide", image.width());
+    }
+    assert!(!fx.path().join("photo-3.png").exists());
+    // Photos need a name with a page number, and the flatbed.
+    fx.run(&["scan", "--device", &device, "--regions", "-o", "one.png"])
+        .expect(2);
+    fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--regions",
+        "--source",
+        "feeder",
+        "-o",
+        "p-{n}.png",
+    ])
+    .expect(2);
 }

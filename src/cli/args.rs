@@ -21,8 +21,8 @@ pub const DEFAULT_FOLDER: &str = "Storage";
 
 /// Streamscan: scanning with WIA 2.0 stream-transfer semantics.
 ///
-/// The graphical interface is on its way; until it lands, the subcommands
-/// below are the way to scan.
+/// Without a subcommand the desktop app opens (when a display is there);
+/// the subcommands below scan and manage devices from the command line.
 #[derive(Debug, Parser)]
 #[command(name = "streamscan", version, about, long_about = None)]
 pub struct Cli {
@@ -110,6 +110,11 @@ pub struct ScanArgs {
     /// Print machine-readable events on stdout, one JSON object per line.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub events: Option<EventsArg>,
+
+    /// Find the photos lying on the flatbed (a quick preview) and save each
+    /// one, straightened, as its own page.
+    #[arg(long)]
+    pub regions: bool,
 
     /// Image filters applied to every page.
     #[command(flatten)]

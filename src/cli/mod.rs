@@ -79,7 +79,7 @@ pub fn run(cli: Cli) -> i32 {
     exit.code()
 }
 
-/// No subcommand: the help, and a word about the GUI.
+/// No subcommand and no display for the desktop app: the help.
 fn print_help() -> Exit {
     let mut command = Cli::command();
     if let Err(e) = command.print_help() {
@@ -87,7 +87,7 @@ fn print_help() -> Exit {
         return Exit::Failure;
     }
     println!();
-    println!("The graphical interface is coming; until then, use the subcommands above,");
+    println!("No display was found for the desktop app; use the subcommands above,");
     println!("e.g. `streamscan scan --source feeder -o scan.pdf`.");
     Exit::Success
 }

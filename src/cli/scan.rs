@@ -178,6 +178,20 @@ pub fn run(args: &ScanArgs) -> Exit {
         Ok(plan) => plan,
         Err(message) => return usage_error("scan", &message),
     };
+    if args.regions {
+        if source != Source::Flatbed {
+            return usage_error(
+                "scan",
+                "--regions finds photos on the flatbed: drop --source",
+            );
+        }
+        if matches!(&target, Target::Files(pattern) if !pattern.has_page_number()) {
+            return usage_error(
+                "scan",
+                "--regions saves a file per photo: put {n} in the -o name, or write one PDF or TIFF",
+            );
+        }
+    }
     let defaults = ScanSettings::default();
     let settings = ScanSettings {
         source,
@@ -192,6 +206,7 @@ pub fn run(args: &ScanArgs) -> Exit {
     };
     let document = matches!(target, Target::Document(_));
     let total = match source {
+        Source::Flatbed if args.regions => None,
         Source::Flatbed => Some(1),
         _ if args.pages > 0 => Some(args.pages),
         _ => None,
@@ -206,12 +221,23 @@ pub fn run(args: &ScanArgs) -> Exit {
 
     let mut session = Session::start(Duration::from_secs(args.timeout));
     let job = session.job_id();
-    let command = Command::Scan {
-        job,
-        device: args.device.clone(),
-        settings,
-        output: target.into_output(args.overwrite),
-        interactive: false,
+    let output = target.into_output(args.overwrite);
+    let command = if args.regions {
+        Command::ScanRegions {
+            job,
+            device: args.device.clone(),
+            settings,
+            output,
+            interactive: false,
+        }
+    } else {
+        Command::Scan {
+            job,
+            device: args.device.clone(),
+            settings,
+            output,
+            interactive: false,
+        }
     };
     let mut delivered = Delivered::default();
     // Pages of a document that was finalised just before a second Ctrl+C.
