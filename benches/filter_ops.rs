@@ -21,9 +21,10 @@ use std::time::Duration;
 use streamscan::device::sim::render::{LID_RGB, PageSpec, render_page};
 use streamscan::filter::geometry::{crop, deskew, detect_paper, snap_to_standard};
 use streamscan::filter::ops::{PointLut, despeckle, detect_blank, rotate, to_black_and_white};
-use streamscan::filter::{Rotation, Threshold};
+use streamscan::filter::{FilterSettings, PageKey, PreviewCache, Rotation, Threshold};
 use streamscan::raster::{Page, PageHeader, PixelFormat};
 use streamscan::transfer::ColorMode;
+use streamscan::transfer::Side;
 
 /// Resolution of every page.
 const DPI: u32 = 300;
@@ -184,8 +185,30 @@ fn despeckle_bw(c: &mut Criterion) {
     group.finish();
 }
 
+/// Re-rendering the preview of a cached 300 dpi page after a slider moved:
+/// the preview cache's screen-sized path (target: under 30 ms).
+fn preview_rerender(c: &mut Criterion) {
+    let mut group = c.benchmark_group("preview");
+    quick_group(&mut group);
+    for mode in [ColorMode::Color, ColorMode::Gray] {
+        let mut cache = PreviewCache::default();
+        let key = PageKey { job: 1, page: 1 };
+        cache.insert(key, Side::Front, page(mode, 0.0, 0.0, false));
+        let settings = FilterSettings {
+            brightness: BRIGHTNESS,
+            contrast: CONTRAST,
+            ..FilterSettings::default()
+        };
+        group.bench_function(format!("rerender_{}", mode.as_str()), |b| {
+            b.iter(|| cache.update_preview(key, black_box(&settings), 1024, 1024));
+        });
+    }
+    group.finish();
+}
+
 fn main() {
     let mut criterion = Criterion::default().configure_from_args();
+    preview_rerender(&mut criterion);
     operations(&mut criterion, ColorMode::Color);
     operations(&mut criterion, ColorMode::Gray);
     despeckle_bw(&mut criterion);
