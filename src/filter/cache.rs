@@ -37,6 +37,9 @@ struct Entry {
     header: PageHeader,
     side: Side,
     data: Stored,
+    /// The last screen-sized copy and the box it fits: a slider that moves
+    /// re-filters this small copy only.
+    small: Option<((u32, u32), Page)>,
 }
 
 /// Unfiltered pages, the last few in memory and the rest in temp files.
@@ -75,6 +78,7 @@ impl PreviewCache {
             header: page.header,
             side,
             data: Stored::Memory(page.data),
+            small: None,
         });
         while self.entries.len() > self.max_pages {
             if let Some(old) = self.entries.pop_front() {
@@ -176,20 +180,46 @@ impl PreviewCache {
     }
 
     /// Re-runs the filter on a copy of the page downscaled to fit
-    /// `max_width` x `max_height` (interactive preview). `None` when the
-    /// page is not cached or was dropped as blank by these settings (then
-    /// the report says so).
+    /// `max_width` x `max_height` (interactive preview). The downscaled
+    /// copy is kept, so the next change of settings only re-filters it.
+    /// `None` when the page is not cached; the page inside is `None` when
+    /// these settings drop it as blank (the report says so).
     pub fn update_preview(
-        &self,
+        &mut self,
         key: PageKey,
         settings: &FilterSettings,
         max_width: u32,
         max_height: u32,
     ) -> io::Result<Option<(Option<Page>, PageReport)>> {
-        let Some((page, side)) = self.get(key)? else {
-            return Ok(None);
+        let fits = (max_width, max_height);
+        let memo = self
+            .entries
+            .iter()
+            .find(|e| e.key == key)
+            .and_then(|e| e.small.as_ref())
+            .filter(|(size, _)| *size == fits)
+            .map(|(_, page)| page.clone());
+        let (mut small, side) = match memo {
+            Some(small) => {
+                let side = self
+                    .entries
+                    .iter()
+                    .find(|e| e.key == key)
+                    .map(|e| e.side)
+                    .unwrap_or_default();
+                (small, side)
+            }
+            None => {
+                let Some((page, side)) = self.get(key)? else {
+                    return Ok(None);
+                };
+                let small = downscale_to_fit(&page, max_width, max_height);
+                if let Some(entry) = self.entries.iter_mut().find(|e| e.key == key) {
+                    entry.small = Some((fits, small.clone()));
+                }
+                (small, side)
+            }
         };
-        let mut small = downscale_to_fit(&page, max_width, max_height);
         point_page(settings, &mut small);
         Ok(Some(process_page(settings, side, small)))
     }
@@ -324,6 +354,12 @@ mod tests {
     fn preview_is_filtered_and_fits_the_box() {
         let mut cache = PreviewCache::default();
         let key = PageKey { job: 7, page: 1 };
+        assert!(
+            cache
+                .update_preview(key, &FilterSettings::default(), 10, 10)
+                .expect("readable")
+                .is_none()
+        );
         cache.insert(key, Side::Front, page(100));
         let settings = FilterSettings {
             brightness: 200,
@@ -336,8 +372,14 @@ mod tests {
         let shown = shown.expect("not dropped");
         assert!(shown.header.width <= 10 && shown.height() <= 10);
         assert!(shown.data.iter().all(|&v| v > 100), "brightened");
-        // The cache still holds the unfiltered page.
+        // The cache still holds the unfiltered page, and the next render
+        // starts again from it, not from the brightened one.
         let (raw, _) = cache.get(key).expect("readable").expect("cached");
         assert!(raw.data.iter().all(|&v| v == 100));
+        let (again, _) = cache
+            .update_preview(key, &FilterSettings::default(), 10, 10)
+            .expect("readable")
+            .expect("cached");
+        assert!(again.expect("kept").data.iter().all(|&v| v == 100));
     }
 }
