@@ -1351,3 +1351,29 @@ fn download_of_an_unknown_or_untransferable_item_fails_with_end_of_transfer() {
     check(transfer.trace()).expect("message order");
     assert_eq!(kinds(&cb.messages), vec![MessageKind::EndOfTransfer]);
 }
+
+#[test]
+fn multipage_end_of_stream_names_the_last_delivered_page_after_a_dropped_blank() {
+    let dir = tmp();
+    let mut driver = sim("pages=3,blank=3", dir.path());
+    let mut cb = MemCallback::default();
+    let mut settings = multipage(0, FileFormat::Tiff);
+    settings.filter.blank = Some(streamscan::filter::BlankAction::Drop);
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &settings,
+        &mut cb,
+        RunOptions::default(),
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!((r.totals.delivered, r.totals.dropped), (2, 1));
+    let eos: Vec<u32> = cb
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::EndOfStream)
+        .map(|m| m.page)
+        .collect();
+    assert_eq!(eos, vec![2]);
+    assert_eq!(tiff_pages(&cb.completed()[0]), 2);
+}

@@ -895,39 +895,39 @@ impl Session<'_> {
         let Some(stream) = self.stream.take() else {
             return;
         };
+        let page = stream.page;
+        if let Err(e) = self.complete_stream(stream, page) {
+            self.totals.delivered = self.totals.delivered.saturating_sub(1);
+            self.record(TraceEvent::PageAbandoned { page });
+            self.abort(
+                StatusCode::DESTINATION,
+                format!("cannot complete page {page}: {e}"),
+            );
+        }
+    }
+
+    /// Finishes a stream's encoder, makes its destination permanent and
+    /// sends END_OF_STREAM naming `page`; on failure nothing is sent.
+    fn complete_stream(&mut self, stream: OpenStream, page: u32) -> io::Result<()> {
         let OpenStream {
             mut encoder,
             bytes,
             item,
-            page,
             side,
             ..
         } = stream;
-        let finished = encoder.finish().and_then(|()| {
-            let mut dest = Box::new(encoder).into_destination();
-            dest.complete()
+        encoder.finish()?;
+        Box::new(encoder).into_destination().complete()?;
+        self.clear_if_pending();
+        self.send_message(TransferMessage {
+            kind: MessageKind::EndOfStream,
+            item,
+            page,
+            side,
+            percent: 100,
+            bytes: bytes.load(Ordering::Relaxed),
         });
-        match finished {
-            Ok(()) => {
-                self.clear_if_pending();
-                self.send_message(TransferMessage {
-                    kind: MessageKind::EndOfStream,
-                    item,
-                    page,
-                    side,
-                    percent: 100,
-                    bytes: bytes.load(Ordering::Relaxed),
-                });
-            }
-            Err(e) => {
-                self.totals.delivered = self.totals.delivered.saturating_sub(1);
-                self.record(TraceEvent::PageAbandoned { page });
-                self.abort(
-                    StatusCode::DESTINATION,
-                    format!("cannot complete page {page}: {e}"),
-                );
-            }
-        }
+        Ok(())
     }
 
     /// Abandons the page in progress (cancel, fault): nothing of it stays.
@@ -1055,43 +1055,19 @@ impl Session<'_> {
         self.abandon_page();
         if self.multipage {
             if let Some(stream) = self.stream.take() {
-                let OpenStream {
-                    mut encoder,
-                    bytes,
-                    item,
-                    page,
-                    side,
-                    ..
-                } = stream;
-                if encoder.pages() > 0 {
-                    let finished = encoder.finish().and_then(|()| {
-                        let mut dest = Box::new(encoder).into_destination();
-                        dest.complete()
-                    });
-                    match finished {
-                        Ok(()) => {
-                            self.clear_if_pending();
-                            self.send_message(TransferMessage {
-                                kind: MessageKind::EndOfStream,
-                                item,
-                                page,
-                                side,
-                                percent: 100,
-                                bytes: bytes.load(Ordering::Relaxed),
-                            });
-                        }
-                        Err(e) => {
-                            self.record(TraceEvent::StreamDiscarded);
-                            self.totals.delivered = 0;
-                            self.abort(
-                                StatusCode::DESTINATION,
-                                format!("cannot finish the document: {e}"),
-                            );
-                        }
+                if stream.encoder.pages() > 0 {
+                    // The document's END_OF_STREAM names its last page.
+                    let last = self.totals.delivered;
+                    if let Err(e) = self.complete_stream(stream, last) {
+                        self.record(TraceEvent::StreamDiscarded);
+                        self.totals.delivered = 0;
+                        self.abort(
+                            StatusCode::DESTINATION,
+                            format!("cannot finish the document: {e}"),
+                        );
                     }
                 } else {
-                    let mut dest = Box::new(encoder).into_destination();
-                    dest.discard();
+                    Box::new(stream.encoder).into_destination().discard();
                     self.record(TraceEvent::StreamDiscarded);
                 }
             }
