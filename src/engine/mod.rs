@@ -6,7 +6,7 @@
 //! [`Event::JobQueued`]). The front end sends [`Command`]s and drains
 //! [`Event`]s over bounded crossbeam channels; after every event the engine
 //! calls the waker the front end gave it (the GUI points it at
-//! `request_repaint`). Nothing here knows about egui.
+//! `request_repaint`). Nothing here knows about the GUI toolkit.
 //!
 //! Questions of the device-status chain that need a person (a paper jam)
 //! go out as [`Event::Question`] and come back as [`Command::Answer`]; the
