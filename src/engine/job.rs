@@ -195,6 +195,28 @@ impl Worker {
         }
     }
 
+    /// Progress of this job, `total` pages asked for (None: all).
+    fn progress(&self, total: Option<u32>) -> Arc<Mutex<ProgressState>> {
+        Arc::new(Mutex::new(ProgressState::new(
+            self.config.clock.clone(),
+            self.config.progress_interval,
+            total,
+        )))
+    }
+
+    /// The job's transfer callback writing into `output`.
+    fn callback(&self, output: OutputTarget, progress: Arc<Mutex<ProgressState>>) -> JobCallback {
+        JobCallback {
+            job: self.job,
+            sink: self.sink.clone(),
+            output,
+            stop_after_page: self.stop_after_page.clone(),
+            current: None,
+            files: Vec::new(),
+            progress,
+        }
+    }
+
     fn options(&self) -> TransferOptions {
         TransferOptions {
             clock: self.config.clock.clone(),
@@ -275,15 +297,7 @@ impl Worker {
             OutputTarget::Document { path, .. } => Some(path.clone()),
             OutputTarget::Files { .. } => None,
         };
-        let progress = Arc::new(Mutex::new(ProgressState::new(
-            self.config.clock.clone(),
-            self.config.progress_interval,
-            if settings.pages > 0 {
-                Some(settings.pages)
-            } else {
-                None
-            },
-        )));
+        let progress = self.progress((settings.pages > 0).then_some(settings.pages));
         let observer = Arc::new(JobObserver {
             job: self.job,
             sink: self.sink.clone(),
@@ -301,15 +315,7 @@ impl Worker {
             next_question: 1,
             progress: progress.clone(),
         };
-        let mut callback = JobCallback {
-            job: self.job,
-            sink: self.sink.clone(),
-            output,
-            stop_after_page: self.stop_after_page.clone(),
-            current: None,
-            files: Vec::new(),
-            progress,
-        };
+        let mut callback = self.callback(output, progress);
         let item = settings.source.item_name();
         let mut transfer = Transfer::new(driver, self.options())
             .with_status_handler(&mut handler)
@@ -335,20 +341,8 @@ impl Worker {
         item: &str,
         output: OutputTarget,
     ) -> Result<JobSummary, TransferError> {
-        let progress = Arc::new(Mutex::new(ProgressState::new(
-            self.config.clock.clone(),
-            self.config.progress_interval,
-            Some(1),
-        )));
-        let mut callback = JobCallback {
-            job: self.job,
-            sink: self.sink.clone(),
-            output,
-            stop_after_page: self.stop_after_page.clone(),
-            current: None,
-            files: Vec::new(),
-            progress,
-        };
+        let progress = self.progress(Some(1));
+        let mut callback = self.callback(output, progress);
         let mut transfer = Transfer::new(driver, self.options());
         let result = transfer.download(item, 0, &ScanSettings::default(), &mut callback);
         self.send_trace(&transfer);
