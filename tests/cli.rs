@@ -267,6 +267,93 @@ fn a_flatbed_scan_with_default_names_completes() {
 }
 
 #[test]
+fn an_area_scans_that_part_of_the_flatbed_pixel_for_pixel() {
+    let fx = Fixture::new();
+    let device = fx.sim("");
+    fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--dpi",
+        "100",
+        "-o",
+        "whole.png",
+    ])
+    .expect(0);
+    fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--dpi",
+        "100",
+        "--area",
+        "10,20,100,60",
+        "-o",
+        "part.png",
+    ])
+    .expect(0);
+    let whole = image::open(fx.path().join("whole.png"))
+        .expect("whole page decodes")
+        .to_rgb8();
+    let part = image::open(fx.path().join("part.png"))
+        .expect("area decodes")
+        .to_rgb8();
+    // 100 x 60 mm at 100 dpi, from (10 mm, 20 mm): 394 x 236 pixels at (39, 79).
+    assert_eq!(part.dimensions(), (394, 236));
+    let differing = part
+        .enumerate_pixels()
+        .filter(|(x, y, px)| whole.get_pixel(x + 39, y + 79) != *px)
+        .count();
+    assert_eq!(
+        differing, 0,
+        "the area is the same pixels as the page there"
+    );
+}
+
+#[test]
+fn an_area_off_the_glass_or_on_the_feeder_is_refused() {
+    let fx = Fixture::new();
+    let device = fx.sim("");
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--area",
+        "10,20,100",
+        "-o",
+        "a.png",
+    ]);
+    run.expect(2);
+    assert!(run.stderr.contains("X,Y,WIDTH,HEIGHT"), "{}", run.stderr);
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--source",
+        "feeder",
+        "--area",
+        "0,0,50,50",
+        "-o",
+        "p-{n}.png",
+    ]);
+    run.expect(2);
+    assert!(run.stderr.contains("--area"), "{}", run.stderr);
+    // Entirely below an A4 sheet: the device refuses the setting.
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--area",
+        "0,400,50,50",
+        "-o",
+        "b.png",
+    ]);
+    run.expect(1);
+    assert!(run.stderr.contains("does not lie on"), "{}", run.stderr);
+    assert!(!fx.path().join("b.png").exists());
+}
+
+#[test]
 fn a_per_page_pattern_numbers_pages_zero_padded() {
     let fx = Fixture::new();
     fs::create_dir(fx.path().join("out")).expect("mkdir");

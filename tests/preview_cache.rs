@@ -4,7 +4,7 @@
 
 mod support;
 
-use streamscan::engine::{Command, Event, ExportPage, OutputTarget};
+use streamscan::engine::{Command, Event, ExportPage, OutputTarget, RenderedTile, TileSpec};
 use streamscan::filter::{FilterSettings, PageKey, Rotation};
 use streamscan::output::{FileFormat, OutputPattern};
 use streamscan::transfer::{ScanSettings, Source};
@@ -129,4 +129,238 @@ fn cached_pages_export_again_with_edits_and_can_be_forgotten() {
         Event::PreviewRendered { result: Err(_), .. }
     ));
     assert!(harness.engine.cached_pages().is_empty());
+}
+
+/// Scans `pages` 150 dpi gray feeder pages as PNG files into `out` (job 1).
+fn scan_gray(harness: &mut EngineHarness, device: &str, out: &std::path::Path, pages: u32) {
+    let pattern =
+        OutputPattern::parse(&out.join("p-{n}.png").display().to_string()).expect("pattern");
+    harness.send(Command::Scan {
+        job: 1,
+        device: device.to_string(),
+        settings: ScanSettings {
+            source: Source::Feeder,
+            dpi: 150,
+            mode: streamscan::transfer::ColorMode::Gray,
+            pages,
+            ..Default::default()
+        },
+        output: OutputTarget::Files {
+            pattern,
+            overwrite: false,
+        },
+        interactive: false,
+    });
+}
+
+fn tile(
+    harness: &mut EngineHarness,
+    request: u64,
+    key: PageKey,
+    tile: TileSpec,
+    settings: FilterSettings,
+) -> Result<RenderedTile, String> {
+    harness.send(Command::RenderTile {
+        request,
+        key,
+        tile,
+        settings,
+    });
+    match harness.until(
+        "a tile",
+        |e| matches!(e, Event::TileRendered { request: r, .. } if *r == request),
+    ) {
+        Event::TileRendered { result, .. } => result,
+        _ => unreachable!("matched above"),
+    }
+}
+
+/// The RGB pixels of `page` inside `spec` (factor 1).
+fn region(page: &streamscan::raster::Page, spec: TileSpec) -> Vec<u8> {
+    let mut out = Vec::new();
+    for y in spec.y..spec.y + spec.height {
+        let row = page.row(y);
+        out.extend_from_slice(&row[spec.x as usize * 3..(spec.x + spec.width) as usize * 3]);
+    }
+    out
+}
+
+#[test]
+fn tiles_of_cached_pages_are_their_full_resolution_pixels_even_when_spilled() {
+    let dirs = Dirs::new();
+    let mut harness = EngineHarness::start(|_| {});
+    let device = sim_id("pages=3,speed=max", &dirs.storage);
+    scan_gray(&mut harness, &device, &dirs.out, 3);
+    harness.finish(1).expect("scan succeeds");
+    let before = harness.engine.stats().device(&device);
+    // Page 1 is the oldest: spilled to disk, read back row range only.
+    let key = PageKey { job: 1, page: 1 };
+    let file = decode(&std::fs::read(dirs.out.join("p-1.png")).expect("page 1"));
+    let spec = TileSpec {
+        x: 300,
+        y: 500,
+        width: 256,
+        height: 200,
+        factor: 1,
+    };
+    let sharp = tile(&mut harness, 1, key, spec, FilterSettings::default()).expect("tile");
+    assert_eq!((sharp.width, sharp.height), (256, 200));
+    assert!(!sharp.building);
+    assert_eq!(
+        (sharp.page_width, sharp.page_height),
+        (file.header.width, file.height())
+    );
+    assert!(
+        sharp.rgb == region(&file, spec),
+        "the tile is the page's pixels"
+    );
+    // Shrunk by 4, clipped at the page's right edge.
+    let wide = TileSpec {
+        x: file.header.width - 100,
+        y: 0,
+        width: 1024,
+        height: 400,
+        factor: 4,
+    };
+    let shrunk = tile(&mut harness, 2, key, wide, FilterSettings::default()).expect("tile");
+    assert_eq!(shrunk.spec.width, 100);
+    assert_eq!((shrunk.width, shrunk.height), (25, 100));
+    let mut part =
+        streamscan::raster::Page::filled(100, 400, streamscan::raster::PixelFormat::Rgb8, 150, 0);
+    part.data = region(&file, TileSpec { width: 100, ..wide });
+    assert_eq!(shrunk.rgb, box_downscale(&part, 4).2);
+    // Point operations apply; a page operation cuts from the filtered
+    // whole page (a quarter turn swaps its sides).
+    let bright = tile(
+        &mut harness,
+        3,
+        key,
+        spec,
+        FilterSettings {
+            brightness: 300,
+            ..Default::default()
+        },
+    )
+    .expect("tile");
+    let mean = |rgb: &[u8]| rgb.iter().map(|&v| u64::from(v)).sum::<u64>() / rgb.len() as u64;
+    assert!(mean(&bright.rgb) > mean(&sharp.rgb) + 20);
+    let turned = tile(
+        &mut harness,
+        4,
+        key,
+        spec,
+        FilterSettings {
+            rotation: Rotation::Cw90,
+            ..Default::default()
+        },
+    )
+    .expect("tile");
+    assert_eq!(
+        (turned.page_width, turned.page_height),
+        (file.height(), file.header.width)
+    );
+    // Off the page, too large, or not cached: a clear refusal.
+    let off = TileSpec { x: 5000, ..spec };
+    assert!(tile(&mut harness, 5, key, off, FilterSettings::default()).is_err());
+    let huge = TileSpec {
+        width: 4096,
+        ..spec
+    };
+    assert!(tile(&mut harness, 6, key, huge, FilterSettings::default()).is_err());
+    let gone = PageKey { job: 7, page: 1 };
+    assert!(tile(&mut harness, 7, gone, spec, FilterSettings::default()).is_err());
+    assert_eq!(
+        harness.engine.stats().device(&device),
+        before,
+        "tiles never touch the device"
+    );
+}
+
+#[test]
+fn a_tile_of_the_page_being_scanned_holds_the_rows_that_came() {
+    let dirs = Dirs::new();
+    let mut harness = EngineHarness::start(|_| {});
+    let device = sim_id("pages=1", &dirs.storage);
+    harness.gate.hold(1);
+    scan_gray(&mut harness, &device, &dirs.out, 1);
+    let mut bands = 0;
+    harness.step_until(1, "a few preview bands", |e| {
+        if matches!(e, Event::Preview { .. }) {
+            bands += 1;
+        }
+        bands == 6
+    });
+    let spec = TileSpec {
+        x: 0,
+        y: 0,
+        width: 512,
+        height: 1024,
+        factor: 1,
+    };
+    let key = PageKey { job: 1, page: 1 };
+    let partial = tile(&mut harness, 1, key, spec, FilterSettings::default()).expect("tile");
+    assert!(partial.building, "cut from the page being built");
+    assert!(
+        partial.height > 0 && partial.height < 1024,
+        "{}",
+        partial.height
+    );
+    assert_eq!(partial.page_height, partial.height);
+    harness.gate.release(1);
+    harness.finish(1).expect("scan succeeds");
+    let file = decode(&std::fs::read(dirs.out.join("p-1.png")).expect("page 1"));
+    let rows = TileSpec {
+        height: partial.height,
+        ..spec
+    };
+    assert!(
+        partial.rgb == region(&file, rows),
+        "the rows that had come are the page's final rows"
+    );
+}
+
+#[test]
+fn a_preview_scan_writes_nothing_and_keeps_the_page_for_re_filtering() {
+    let dirs = Dirs::new();
+    let mut harness = EngineHarness::start(|_| {});
+    let device = sim_id("speed=max", &dirs.storage);
+    harness.send(Command::Scan {
+        job: 1,
+        device: device.clone(),
+        settings: ScanSettings {
+            dpi: 75,
+            filter: FilterSettings {
+                rotation: Rotation::Cw90,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        output: OutputTarget::Preview,
+        interactive: true,
+    });
+    let summary = harness.finish(1).expect("preview succeeds");
+    assert_eq!(summary.totals.delivered, 1);
+    assert!(summary.files.is_empty());
+    assert!(harness.events_of(1).iter().any(|e| matches!(
+        e,
+        Event::PageDone {
+            page: 1,
+            path: None,
+            ..
+        }
+    )));
+    let started = harness.events_of(1).into_iter().find_map(|e| match e {
+        Event::PageStarted { header, .. } => Some(*header),
+        _ => None,
+    });
+    let header = started.expect("the page started");
+    assert!(
+        header.width < header.height.unwrap_or(0),
+        "not turned: a preview has no page operations"
+    );
+    assert_eq!(
+        harness.engine.cached_pages(),
+        vec![PageKey { job: 1, page: 1 }]
+    );
+    assert!(dir_names(&dirs.out).is_empty(), "nothing written");
 }

@@ -9,7 +9,7 @@
 use crate::device::DeviceId;
 use crate::filter::{BlankAction, FilterSettings, Rotation, Threshold};
 use crate::output::{FileFormat, OutputPattern};
-use crate::transfer::{ColorMode, Source};
+use crate::transfer::{ColorMode, ScanArea, Source};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -115,6 +115,12 @@ pub struct ScanArgs {
     /// one, straightened, as its own page.
     #[arg(long)]
     pub regions: bool,
+
+    /// Scan only this part of the flatbed: the top-left corner X,Y and the
+    /// size WIDTH,HEIGHT in millimetres from the glass's top-left corner,
+    /// e.g. `10,20,100,60`.
+    #[arg(long, value_name = "X,Y,W,H", value_parser = ScanArea::parse)]
+    pub area: Option<ScanArea>,
 
     /// Image filters applied to every page.
     #[command(flatten)]

@@ -192,9 +192,16 @@ pub fn run(args: &ScanArgs) -> Exit {
             );
         }
     }
+    if args.area.is_some() && (source != Source::Flatbed || args.regions) {
+        return usage_error(
+            "scan",
+            "--area is a part of the flatbed: use it without --source feeder/duplex and without --regions",
+        );
+    }
     let defaults = ScanSettings::default();
     let settings = ScanSettings {
         source,
+        area: args.area,
         dpi: args.dpi,
         mode: args.mode.into(),
         pages: args.pages,
@@ -340,6 +347,7 @@ fn observe(
         | Event::Items { .. }
         | Event::Trace { .. }
         | Event::PreviewRendered { .. }
+        | Event::TileRendered { .. }
         | Event::Regions { .. }
         | Event::JobFinished { .. } => {}
     }

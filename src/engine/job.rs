@@ -3,6 +3,7 @@
 //! everything that happens into events.
 
 use super::preview::Downscaler;
+use super::tiles::{BuildingPage, BuildingPages};
 use super::{
     EngineConfig, EngineStats, Event, EventSink, JobId, JobSummary, QuestionId, UploadReport, Work,
 };
@@ -45,6 +46,10 @@ pub enum OutputTarget {
         /// Replace an existing file.
         overwrite: bool,
     },
+    /// Nothing is written: the pages go to the live view and the preview
+    /// cache only (a flatbed preview, on which a person picks the area to
+    /// scan). Each page ends with [`Event::PageDone`] without a path.
+    Preview,
 }
 
 /// What a job is doing.
@@ -96,6 +101,8 @@ pub(crate) struct Worker {
     pub(crate) answers: Receiver<(QuestionId, StatusAnswer)>,
     /// Where unfiltered pages go (None: no preview cache).
     pub(crate) cache: Option<Arc<Mutex<PreviewCache>>>,
+    /// Where the page being scanned is assembled (for tiles).
+    pub(crate) building: BuildingPages,
 }
 
 fn open_error(error: impl std::fmt::Display, code: StatusCode) -> TransferError {
@@ -293,9 +300,24 @@ impl Worker {
             flags = ACQUIRE_CHILDREN;
         }
         settings.multipage = matches!(output, OutputTarget::Document { .. });
+        if matches!(output, OutputTarget::Preview) {
+            // Only the observed rows matter: the cheapest encoder, and
+            // nothing that needs the whole page.
+            settings.format = crate::output::FileFormat::Pnm;
+            settings.filter = crate::filter::FilterSettings {
+                rotation: crate::filter::Rotation::None,
+                rotate_back: false,
+                deskew: false,
+                autocrop: false,
+                threshold: None,
+                blank: None,
+                despeckle: false,
+                ..settings.filter
+            };
+        }
         let document = match &output {
             OutputTarget::Document { path, .. } => Some(path.clone()),
-            OutputTarget::Files { .. } => None,
+            OutputTarget::Files { .. } | OutputTarget::Preview => None,
         };
         let progress = self.progress((settings.pages > 0).then_some(settings.pages));
         let observer = Arc::new(JobObserver {
@@ -305,7 +327,7 @@ impl Worker {
             document,
             state: Mutex::new(None),
             cache: self.cache.clone(),
-            raw: Mutex::new(None),
+            building: self.building.clone(),
         });
         let mut handler = EngineHandler {
             job: self.job,
@@ -470,6 +492,38 @@ impl PageObserver for PageGrab {
     }
 }
 
+/// The stream of a preview page: the encoder's bytes go nowhere (the
+/// page reaches the live view and the preview cache through the observer).
+struct PreviewDestination;
+
+impl std::io::Write for PreviewDestination {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::io::Seek for PreviewDestination {
+    fn seek(&mut self, _pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        Ok(0)
+    }
+}
+
+impl crate::transfer::Destination for PreviewDestination {
+    fn set_len(&mut self, _len: u64) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn complete(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn discard(&mut self) {}
+    fn describe(&self) -> String {
+        String::from("the preview")
+    }
+}
+
 /// A callback for a preview that keeps nothing but the observed rows.
 struct DiscardCallback;
 
@@ -608,6 +662,10 @@ impl TransferCallback for JobCallback {
                 }
                 (path.clone(), *overwrite)
             }
+            OutputTarget::Preview => {
+                self.current = None;
+                return StreamAnswer::Stream(Box::new(PreviewDestination));
+            }
         };
         match FileDestination::create(&path, overwrite) {
             Ok(dest) => {
@@ -631,6 +689,15 @@ impl TransferCallback for JobCallback {
             });
         }
         match message.kind {
+            MessageKind::EndOfStream if matches!(self.output, OutputTarget::Preview) => {
+                self.sink.send(Event::PageDone {
+                    job: self.job,
+                    page: message.page,
+                    side: message.side,
+                    path: None,
+                });
+                Flow::Continue
+            }
             MessageKind::EndOfStream => {
                 if let Some(path) = self.current.clone() {
                     self.files.push(path.clone());
@@ -717,25 +784,27 @@ struct JobObserver {
     max_width: u32,
     document: Option<PathBuf>,
     state: Mutex<Option<(u32, Side, Downscaler)>>,
-    /// The preview cache, and the unfiltered page being assembled for it.
+    /// The preview cache, and (in `building`, under this job) the
+    /// unfiltered page being assembled for it.
     cache: Option<Arc<Mutex<PreviewCache>>>,
-    raw: Mutex<Option<(Side, Page)>>,
+    building: BuildingPages,
 }
 
 impl PageObserver for JobObserver {
     fn page_data(&self, page: u32, side: Side, header: &PageHeader) {
         if self.cache.is_some() {
-            let start = Page {
+            let rows = Page {
                 header: PageHeader {
                     height: Some(0),
                     ..*header
                 },
                 data: Vec::with_capacity(header.row_bytes() * header.height.unwrap_or(0) as usize),
             };
-            *lock(&self.raw) = Some((side, start));
+            lock(&self.building).insert(self.job, BuildingPage { page, side, rows });
         }
         let downscaler = Downscaler::new(page, *header, self.max_width);
         let preview_size = downscaler.size();
+        let preview_factor = downscaler.factor();
         *lock(&self.state) = Some((page, side, downscaler));
         self.sink.send(Event::PageStarted {
             job: self.job,
@@ -743,11 +812,13 @@ impl PageObserver for JobObserver {
             side,
             header: *header,
             preview_size,
+            preview_factor,
         });
     }
 
     fn raw_band(&self, _page: u32, band: &Band) {
-        if let Some((_, page)) = lock(&self.raw).as_mut() {
+        if let Some(building) = lock(&self.building).get_mut(&self.job) {
+            let page = &mut building.rows;
             page.data.extend_from_slice(&band.data);
             let rows = page.height() + band.rows;
             page.header.height = Some(rows);
@@ -768,15 +839,23 @@ impl PageObserver for JobObserver {
 
     fn page_end(&self, page: u32, end: PageEnd) {
         let state = lock(&self.state).take();
-        let raw = lock(&self.raw).take();
-        if let (Some(cache), Some((side, unfiltered)), PageEnd::Kept { .. }) =
-            (&self.cache, raw, end)
-        {
-            let key = PageKey {
-                job: self.job,
-                page,
-            };
-            lock(cache).insert(key, side, unfiltered);
+        match (&self.cache, end) {
+            (Some(cache), PageEnd::Kept { .. }) => {
+                // The page moves to the cache under the cache's lock, so a
+                // tile asked for meanwhile finds it in one place or the
+                // other.
+                let mut cache = lock(cache);
+                if let Some(built) = lock(&self.building).remove(&self.job) {
+                    let key = PageKey {
+                        job: self.job,
+                        page,
+                    };
+                    cache.insert(key, built.side, built.rows);
+                }
+            }
+            _ => {
+                lock(&self.building).remove(&self.job);
+            }
         }
         match end {
             PageEnd::Kept { blank } => {

@@ -17,11 +17,13 @@ mod job;
 mod preview;
 mod stats;
 mod studio;
+mod tiles;
 
 pub use job::{OutputTarget, Progress, Stage};
 pub use preview::PreviewBand;
 pub use stats::{DeviceStats, EngineStats};
 pub use studio::{ExportPage, FoundRegion, RenderedPreview};
+pub use tiles::{MAX_TILE_SIDE, RenderedTile, TileError, TileSpec};
 
 use crate::clock::{CancelToken, SharedClock, SystemClock};
 use crate::filter::{FilterSettings, PageKey, PreviewCache};
@@ -192,6 +194,20 @@ pub enum Command {
         /// Where to write.
         output: OutputTarget,
     },
+    /// Cuts a full-resolution tile (a rectangle in page pixels, shrunk by
+    /// a whole factor) of the page being scanned or of a cached page,
+    /// filtered with `settings`, with no device I/O. Answered by
+    /// [`Event::TileRendered`].
+    RenderTile {
+        /// Echoed in the answer.
+        request: u64,
+        /// The page.
+        key: PageKey,
+        /// The rectangle and factor.
+        tile: TileSpec,
+        /// Filter settings to apply.
+        settings: FilterSettings,
+    },
     /// Finds photos lying on a cached flatbed page. Answered by
     /// [`Event::Regions`].
     DetectRegions {
@@ -304,6 +320,9 @@ pub enum Event {
         header: PageHeader,
         /// The preview's size: width and (when known) height.
         preview_size: (u32, Option<u32>),
+        /// Page pixels per preview pixel (the whole factor the preview
+        /// rows are shrunk by).
+        preview_factor: u32,
     },
     /// Downscaled rows of the page in progress, after the point filters.
     Preview {
@@ -371,6 +390,15 @@ pub enum Event {
         /// The rendering, or why there is none.
         result: Result<RenderedPreview, String>,
     },
+    /// A tile of a page, as [`Command::RenderTile`] asked.
+    TileRendered {
+        /// The request this answers.
+        request: u64,
+        /// The page.
+        key: PageKey,
+        /// The tile, or why there is none.
+        result: Result<RenderedTile, String>,
+    },
     /// Photos found on a cached flatbed page.
     Regions {
         /// The request this answers.
@@ -418,7 +446,9 @@ impl Event {
             | Event::Items { job, .. }
             | Event::Trace { job, .. }
             | Event::JobFinished { job, .. } => *job,
-            Event::PreviewRendered { key, .. } | Event::Regions { key, .. } => key.job,
+            Event::PreviewRendered { key, .. }
+            | Event::TileRendered { key, .. }
+            | Event::Regions { key, .. } => key.job,
         }
     }
 }
@@ -504,9 +534,11 @@ impl Engine {
         let (studio_tx, studio_rx) = crossbeam_channel::unbounded();
         let studio_cache = cache.clone();
         let studio_sink = sink.clone();
+        let building = tiles::BuildingPages::default();
+        let studio_building = building.clone();
         let studio = thread::Builder::new()
             .name(String::from("streamscan-studio"))
-            .spawn(move || studio::run(studio_rx, studio_cache, studio_sink))
+            .spawn(move || studio::run(studio_rx, studio_cache, studio_building, studio_sink))
             .ok();
         let coordinator = Coordinator {
             config,
@@ -519,6 +551,7 @@ impl Engine {
             workers: Vec::new(),
             devices: HashMap::new(),
             cache: cache.clone(),
+            building,
             studio: Some(studio_tx),
             studio_thread: studio,
         };
@@ -589,6 +622,7 @@ struct Coordinator {
     /// time: it is taken out while a job runs).
     devices: HashMap<String, Box<dyn Driver>>,
     cache: Arc<Mutex<PreviewCache>>,
+    building: tiles::BuildingPages,
     studio: Option<Sender<studio::StudioWork>>,
     studio_thread: Option<thread::JoinHandle<()>>,
 }
@@ -767,6 +801,17 @@ impl Coordinator {
                 quality,
                 output,
             }),
+            Command::RenderTile {
+                request,
+                key,
+                tile,
+                settings,
+            } => self.studio(studio::StudioWork::Tile {
+                request,
+                key,
+                spec: tile,
+                settings,
+            }),
             Command::DetectRegions { request, key } => {
                 self.studio(studio::StudioWork::Regions { request, key })
             }
@@ -820,6 +865,7 @@ impl Coordinator {
             stop_after_page: control.stop_after_page.clone(),
             answers: answer_rx,
             cache: (self.config.cache_pages > 0).then(|| self.cache.clone()),
+            building: self.building.clone(),
         };
         let driver = self.devices.remove(device);
         self.lock_running().insert(job, control);

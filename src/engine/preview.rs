@@ -56,6 +56,11 @@ impl Downscaler {
         )
     }
 
+    /// Page pixels per preview pixel.
+    pub(crate) fn factor(&self) -> u32 {
+        self.factor
+    }
+
     /// Adds full-resolution rows; returns the preview rows they completed.
     pub(crate) fn push(&mut self, band: &Band) -> Option<PreviewBand> {
         let row_bytes = self.header.row_bytes();

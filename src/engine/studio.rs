@@ -1,14 +1,19 @@
 //! Work on pages already scanned, with no device I/O: re-rendering the
 //! preview of a cached page with new filter settings, exporting cached
-//! pages again (after edits), and finding photos on a flatbed preview.
+//! pages again (after edits), finding photos on a flatbed preview, and
+//! cutting full-resolution tiles of a page for a zoomed-in view.
 //!
 //! It runs on its own thread so a slow export never delays the coordinator;
 //! for previews the latest request for a page wins (a slider that moves
 //! fast does not queue stale renders).
 
+use super::tiles::{self, BuildingPages, RenderedTile, TileSpec};
 use super::{Event, EventSink, JobId, JobSummary, OutputTarget};
+use crate::filter::cache::fit_factor;
 use crate::filter::geometry::detect_regions;
+use crate::filter::ops::PointLut;
 use crate::filter::ops::rotate;
+use crate::filter::pipeline::{needs_whole_page, point_page, process_page};
 use crate::filter::{FilterSettings, PageKey, PreviewCache, Rotation};
 use crate::output::file::FileDestination;
 use crate::output::{self, EncodeOptions, FileFormat, PageEncoder};
@@ -41,6 +46,9 @@ pub struct RenderedPreview {
     pub blank: bool,
     /// The skew the filter found and corrected, degrees.
     pub skew: Option<f64>,
+    /// Page pixels per preview pixel: the whole factor the page was
+    /// shrunk by (full-resolution tiles are asked for in page pixels).
+    pub scale: u32,
 }
 
 /// A photo found on a flatbed preview, in millimetres of the flatbed.
@@ -83,9 +91,25 @@ pub(crate) enum StudioWork {
     Forget {
         key: Option<PageKey>,
     },
+    Tile {
+        request: u64,
+        key: PageKey,
+        spec: TileSpec,
+        settings: FilterSettings,
+    },
 }
 
-pub(crate) fn run(work: Receiver<StudioWork>, cache: Arc<Mutex<PreviewCache>>, sink: EventSink) {
+/// The last page rendered whole for tiles (a filter with page operations
+/// changes the page as a whole, so tiles are cut from one full render).
+type FullRender = Option<(PageKey, FilterSettings, Page)>;
+
+pub(crate) fn run(
+    work: Receiver<StudioWork>,
+    cache: Arc<Mutex<PreviewCache>>,
+    building: BuildingPages,
+    sink: EventSink,
+) {
+    let mut full: FullRender = None;
     while let Ok(first) = work.recv() {
         // Collect what queued up meanwhile; only the latest preview of a
         // page is rendered.
@@ -109,6 +133,12 @@ pub(crate) fn run(work: Receiver<StudioWork>, cache: Arc<Mutex<PreviewCache>>, s
                     max_width,
                     max_height,
                 } if latest.contains(&i) => {
+                    let scale = lock(&cache)
+                        .header(key)
+                        .map(|(h, _)| {
+                            fit_factor(h.width, h.height.unwrap_or(0), max_width, max_height)
+                        })
+                        .unwrap_or(1);
                     let result = lock(&cache)
                         .update_preview(key, &settings, max_width, max_height)
                         .map_err(|e| format!("cannot read the cached page: {e}"))
@@ -117,7 +147,7 @@ pub(crate) fn run(work: Receiver<StudioWork>, cache: Arc<Mutex<PreviewCache>>, s
                         })
                         .map(|(page, report)| {
                             let blank = report.blank.is_some_and(|v| v.blank);
-                            to_preview(page, blank, report.skew)
+                            to_preview(page, blank, report.skew, scale)
                         });
                     sink.send(Event::PreviewRendered {
                         request,
@@ -151,10 +181,31 @@ pub(crate) fn run(work: Receiver<StudioWork>, cache: Arc<Mutex<PreviewCache>>, s
                         result,
                     });
                 }
-                StudioWork::Forget { key } => match key {
-                    Some(key) => lock(&cache).remove(key),
-                    None => lock(&cache).clear(),
-                },
+                StudioWork::Forget { key } => {
+                    if full
+                        .as_ref()
+                        .is_some_and(|(k, _, _)| key.is_none_or(|key| key == *k))
+                    {
+                        full = None;
+                    }
+                    match key {
+                        Some(key) => lock(&cache).remove(key),
+                        None => lock(&cache).clear(),
+                    }
+                }
+                StudioWork::Tile {
+                    request,
+                    key,
+                    spec,
+                    settings,
+                } => {
+                    let result = tile(&cache, &building, &mut full, key, spec, &settings);
+                    sink.send(Event::TileRendered {
+                        request,
+                        key,
+                        result,
+                    });
+                }
             }
         }
     }
@@ -166,7 +217,65 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn to_preview(page: Option<Page>, blank: bool, skew: Option<f64>) -> RenderedPreview {
+/// Cuts a tile of `key`: from the page still being scanned when it is
+/// that one, else from the cache (rows read straight from it when the
+/// filter has point operations only, else from one full render).
+fn tile(
+    cache: &Mutex<PreviewCache>,
+    building: &BuildingPages,
+    full: &mut FullRender,
+    key: PageKey,
+    spec: TileSpec,
+    settings: &FilterSettings,
+) -> Result<RenderedTile, String> {
+    if let Some(page) = lock(building).get(&key.job).filter(|b| b.page == key.page) {
+        return tiles::from_building(page, spec, settings).map_err(|e| e.to_string());
+    }
+    let not_cached = || format!("page {} is not cached", key.page);
+    let cached = lock(cache);
+    let (header, side) = cached.header(key).ok_or_else(not_cached)?;
+    if !needs_whole_page(settings, side) {
+        let spec = tiles::clip(spec, header.width, header.height.unwrap_or(0))
+            .map_err(|e| e.to_string())?;
+        let (header, _, rows) = cached
+            .rows(key, spec.y, spec.height)
+            .map_err(|e| format!("cannot read the cached page: {e}"))?
+            .ok_or_else(not_cached)?;
+        let lut = PointLut::from_settings(settings);
+        return Ok(tiles::from_rows(&header, &rows, spec.y, spec, &lut));
+    }
+    let fresh = full
+        .as_ref()
+        .is_some_and(|(k, s, _)| *k == key && s == settings);
+    if !fresh {
+        let (mut page, side) = cached
+            .get(key)
+            .map_err(|e| format!("cannot read the cached page: {e}"))?
+            .ok_or_else(not_cached)?;
+        // A full render takes a while: the cache is free meanwhile.
+        drop(cached);
+        *full = None;
+        point_page(settings, &mut page);
+        let (page, _) = process_page(settings, side, page);
+        let page =
+            page.ok_or_else(|| format!("page {} is blank and these settings drop it", key.page))?;
+        *full = Some((key, *settings, page));
+    }
+    let Some((_, _, page)) = full.as_ref() else {
+        return Err(not_cached());
+    };
+    let spec = tiles::clip(spec, page.header.width, page.height()).map_err(|e| e.to_string())?;
+    let neutral = PointLut::new(0, 0, 1.0);
+    Ok(tiles::from_rows(
+        &page.header,
+        &page.data,
+        0,
+        spec,
+        &neutral,
+    ))
+}
+
+fn to_preview(page: Option<Page>, blank: bool, skew: Option<f64>, scale: u32) -> RenderedPreview {
     let Some(page) = page else {
         return RenderedPreview {
             width: 0,
@@ -174,6 +283,7 @@ fn to_preview(page: Option<Page>, blank: bool, skew: Option<f64>) -> RenderedPre
             rgb: Vec::new(),
             blank,
             skew,
+            scale,
         };
     };
     let width = page.header.width;
@@ -187,6 +297,7 @@ fn to_preview(page: Option<Page>, blank: bool, skew: Option<f64>) -> RenderedPre
         rgb,
         blank,
         skew,
+        scale,
     }
 }
 
@@ -222,6 +333,13 @@ fn export(
     let options = EncodeOptions { quality };
     let mut files: Vec<PathBuf> = Vec::new();
     let mut totals = Totals::default();
+    if matches!(output, OutputTarget::Preview) {
+        return Err(fail(
+            StatusCode::INVALID_COMMAND,
+            String::from("an export needs a file or a document to write"),
+            0,
+        ));
+    }
     let mut document: Option<Box<dyn PageEncoder>> = None;
     let mut number = 0u32;
     for item in pages {
@@ -293,6 +411,7 @@ fn export(
                     write(encoder).map_err(|e| destination_error(e, number))?;
                 }
             }
+            OutputTarget::Preview => {}
         }
         totals.delivered += 1;
     }

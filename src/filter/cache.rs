@@ -179,6 +179,50 @@ impl PreviewCache {
         )))
     }
 
+    /// The header and side of the page under `key`.
+    pub fn header(&self, key: PageKey) -> Option<(PageHeader, Side)> {
+        self.entries
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| (e.header, e.side))
+    }
+
+    /// Rows `first..first + count` of the unfiltered page under `key`
+    /// (fewer at the page's end), read without loading the rest of a page
+    /// that was spilled to disk; with the header, and the index of the
+    /// first row returned.
+    pub fn rows(
+        &self,
+        key: PageKey,
+        first: u32,
+        count: u32,
+    ) -> io::Result<Option<(PageHeader, Side, Vec<u8>)>> {
+        let Some(entry) = self.entries.iter().find(|e| e.key == key) else {
+            return Ok(None);
+        };
+        let row_bytes = entry.header.row_bytes() as u64;
+        let height = entry.header.height.unwrap_or(0);
+        let first = first.min(height);
+        let count = count.min(height - first);
+        let start = u64::from(first) * row_bytes;
+        let len = u64::from(count) * row_bytes;
+        let data = match &entry.data {
+            Stored::Memory(data) => data
+                .get(start as usize..(start + len) as usize)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default(),
+            Stored::Spilled(path) => {
+                use std::io::{Read, Seek, SeekFrom};
+                let mut file = fs::File::open(path)?;
+                file.seek(SeekFrom::Start(start))?;
+                let mut data = vec![0; len as usize];
+                file.read_exact(&mut data)?;
+                data
+            }
+        };
+        Ok(Some((entry.header, entry.side, data)))
+    }
+
     /// Re-runs the filter on a copy of the page downscaled to fit
     /// `max_width` x `max_height` (interactive preview). The downscaled
     /// copy is kept, so the next change of settings only re-filters it.
@@ -253,16 +297,23 @@ fn drop_stored(data: Stored) {
     }
 }
 
+/// The whole factor [`downscale_to_fit`] shrinks a `width x height` page
+/// by to fit `max_width x max_height` (1: it fits already).
+pub fn fit_factor(width: u32, height: u32, max_width: u32, max_height: u32) -> u32 {
+    width
+        .max(1)
+        .div_ceil(max_width.max(1))
+        .max(height.max(1).div_ceil(max_height.max(1)))
+        .max(1)
+}
+
 /// Shrinks `page` by a whole factor (box filter) so that it fits in
 /// `max_width` x `max_height`; black-and-white pages become gray. The
 /// resolution is scaled with it, so physical sizes stay right.
 pub fn downscale_to_fit(page: &Page, max_width: u32, max_height: u32) -> Page {
     let width = page.header.width.max(1);
     let height = page.height().max(1);
-    let factor = width
-        .div_ceil(max_width.max(1))
-        .max(height.div_ceil(max_height.max(1)))
-        .max(1);
+    let factor = fit_factor(width, height, max_width, max_height);
     let (format, channels) = match page.header.format {
         PixelFormat::Rgb8 => (PixelFormat::Rgb8, 3usize),
         PixelFormat::Gray8 | PixelFormat::Bw1 => (PixelFormat::Gray8, 1usize),
@@ -336,6 +387,34 @@ mod tests {
         }
         cache.clear();
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn rows_come_from_memory_and_from_spilled_pages_alike() {
+        let mut cache = PreviewCache::new(1, 10);
+        let mut striped = Page::filled(4, 10, PixelFormat::Gray8, 300, 0);
+        for (i, v) in striped.data.iter_mut().enumerate() {
+            *v = (i / 4) as u8;
+        }
+        let first = PageKey { job: 1, page: 1 };
+        cache.insert(first, Side::Front, striped.clone());
+        let in_memory = cache.rows(first, 3, 2).expect("readable").expect("cached");
+        assert_eq!(in_memory.2, vec![3, 3, 3, 3, 4, 4, 4, 4]);
+        // A second page spills the first to disk.
+        cache.insert(PageKey { job: 1, page: 2 }, Side::Front, page(1));
+        let spilled = cache.rows(first, 8, 5).expect("readable").expect("cached");
+        assert_eq!(
+            spilled.2,
+            vec![8, 8, 8, 8, 9, 9, 9, 9],
+            "cut at the page end"
+        );
+        assert_eq!(spilled.0, striped.header);
+        assert!(
+            cache
+                .rows(PageKey { job: 9, page: 9 }, 0, 1)
+                .expect("readable")
+                .is_none()
+        );
     }
 
     #[test]

@@ -29,5 +29,5 @@ pub use driver::{
     DriverError, Interrupted, PageData, PageGo, PageStart, StatusFlow, StatusOutcome, UploadSource,
 };
 pub use item::{Item, ItemArea};
-pub use settings::{ColorMode, PageSize, ScanSettings, Source};
+pub use settings::{ColorMode, PageSize, ScanArea, ScanSettings, Source};
 pub use trace::{Trace, TraceEvent, check};

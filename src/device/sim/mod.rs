@@ -21,13 +21,13 @@ pub mod storage;
 
 pub use options::{Fault, SimOptions, Speed};
 
-use crate::filter::geometry::{DetectedRegion, extract_region};
+use crate::filter::geometry::{DetectedRegion, Rect, crop, extract_region};
 use crate::output::FileFormat;
-use crate::raster::PageHeader;
+use crate::raster::{Page, PageHeader};
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, DeviceInfo, DeviceKind,
     Driver, DriverError, Interrupted, Item, ItemArea, ItemFlags, PageData, PageGo, PageSize,
-    PageStart, ScanSettings, Side, Source, StatusCode, StatusOutcome, UploadSource,
+    PageStart, ScanArea, ScanSettings, Side, Source, StatusCode, StatusOutcome, UploadSource,
 };
 use render::{PageSpec, RenderedPage, render_page};
 use std::io::Read;
@@ -178,7 +178,10 @@ impl SimDriver {
         flatbed: bool,
     ) -> Result<(), Stop> {
         let rendered = self.render(settings, number, side, flatbed);
-        let page = rendered.page;
+        let page = match settings.area.filter(|_| flatbed) {
+            Some(area) => flatbed_area(&rendered.page, area)?,
+            None => rendered.page,
+        };
         let height = page.height();
         let announced = PageHeader {
             height: if settings.size == PageSize::Auto {
@@ -442,6 +445,30 @@ impl SimDriver {
         }
         Ok(AcquireEnd::Done)
     }
+}
+
+/// The part of a flatbed scene inside `area` (millimetres from the
+/// glass's top-left corner), or why it cannot be scanned.
+fn flatbed_area(scene: &Page, area: ScanArea) -> Result<Page, Stop> {
+    let mm = |px: u32, dpi: u32| f64::from(px) * 25.4 / f64::from(dpi.max(1));
+    let glass = (
+        mm(scene.header.width, scene.header.dpi_x),
+        mm(scene.height(), scene.header.dpi_y),
+    );
+    let Some(area) = area.clamped(glass) else {
+        return Err(Stop::Error(DriverError::InvalidSetting(format!(
+            "the scan area {:.0},{:.0} {:.0} x {:.0} mm does not lie on the {:.0} x {:.0} mm glass",
+            area.x_mm, area.y_mm, area.width_mm, area.height_mm, glass.0, glass.1
+        ))));
+    };
+    let px = |v: f64, dpi: u32| (v * f64::from(dpi) / 25.4).round() as u32;
+    let rect = Rect {
+        x: px(area.x_mm, scene.header.dpi_x),
+        y: px(area.y_mm, scene.header.dpi_y),
+        width: px(area.width_mm, scene.header.dpi_x).max(1),
+        height: px(area.height_mm, scene.header.dpi_y).max(1),
+    };
+    Ok(crop(scene, rect))
 }
 
 /// How a page attempt ends after a mid-page condition was handled.
