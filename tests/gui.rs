@@ -1090,3 +1090,271 @@ fn scan_more_adds_the_new_pages_to_the_same_document() {
     assert_eq!(names_in(&gui.out()), vec![String::from("book.pdf")]);
     assert_eq!(pdf_pages(&gui.out().join("book.pdf")), 4);
 }
+
+/// Where the flatbed preview's page lies on screen (fitted and centred).
+fn flatbed_image_rect(gui: &mut Gui) -> egui::Rect {
+    gui.harness.step();
+    let widget = gui
+        .harness
+        .get_by_label("Flatbed preview: drag to choose the scan area")
+        .rect();
+    let size = gui
+        .app()
+        .flatbed_preview()
+        .map(|f| match &f.rendered {
+            Some(r) => r.texture.size_vec2(),
+            None => {
+                let [w, h] = f.live.size();
+                egui::vec2(w as f32, h as f32)
+            }
+        })
+        .expect("a flatbed preview");
+    let fit = (widget.width() / size.x).min(widget.height() / size.y);
+    egui::Rect::from_center_size(widget.center(), size * fit)
+}
+
+/// Drags with the primary button from `from` to `to` in a few moves.
+fn drag(gui: &mut Gui, from: egui::Pos2, to: egui::Pos2) {
+    gui.harness.hover_at(from);
+    gui.harness.step();
+    gui.harness.drag_at(from);
+    gui.harness.step();
+    for step in 1..=4 {
+        gui.harness
+            .hover_at(from + (to - from) * (step as f32 / 4.0));
+        gui.harness.step();
+    }
+    gui.harness.drop_at(to);
+    gui.harness.step();
+}
+
+#[test]
+fn a_flatbed_preview_lets_the_area_be_dragged_and_the_scan_takes_only_that_area() {
+    let mut gui = Gui::new("");
+    gui.harness.state_mut().preferences_mut().scan.source = Source::Flatbed;
+    gui.harness.step();
+    gui.click("Preview");
+    gui.until("the preview is ready", |app| {
+        !app.is_scanning() && app.flatbed_preview().is_some_and(|f| f.rendered.is_some())
+    });
+    assert!(gui.app().showing_flatbed());
+    assert!(gui.app().strip().pages().is_empty(), "a preview is no page");
+    assert!(
+        !gui.out().exists() || pages_in(&gui.out()).is_empty(),
+        "nothing written"
+    );
+    let glass = gui
+        .app()
+        .flatbed_preview()
+        .map(|f| f.size_mm)
+        .expect("preview");
+    assert!(
+        (glass.0 - 210.0).abs() < 1.0 && (glass.1 - 297.0).abs() < 1.0,
+        "{glass:?}"
+    );
+    // Draw an area from a quarter of the way in to the middle.
+    let image = flatbed_image_rect(&mut gui);
+    let at = |fx: f32, fy: f32| image.min + egui::vec2(image.width() * fx, image.height() * fy);
+    drag(&mut gui, at(0.25, 0.25), at(0.75, 0.5));
+    let area = gui.app().scan_area().expect("an area was drawn");
+    let near = |a: f64, b: f64| (a - b).abs() < 3.0;
+    assert!(
+        near(area.x_mm, 52.5) && near(area.y_mm, 74.25),
+        "corner {area:?}"
+    );
+    assert!(
+        near(area.width_mm, 105.0) && near(area.height_mm, 74.25),
+        "size {area:?}"
+    );
+    // Dragged from inside, it moves.
+    drag(&mut gui, at(0.5, 0.375), at(0.5, 0.475));
+    let moved = gui.app().scan_area().expect("still an area");
+    assert!(near(moved.y_mm, area.y_mm + 29.7), "moved down: {moved:?}");
+    assert!(near(moved.width_mm, area.width_mm) && near(moved.x_mm, area.x_mm));
+    // Scan takes that area only, at the scan's resolution.
+    gui.scan();
+    let files: Vec<PathBuf> = std::fs::read_dir(gui.out())
+        .expect("out")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let page = decode(&std::fs::read(&files[0]).expect("page"));
+    let px = |mm: f64| (mm * 75.0 / 25.4).round() as u32;
+    assert_eq!(
+        (page.header.width, page.height()),
+        (px(moved.width_mm), px(moved.height_mm))
+    );
+    // "Whole page" forgets it.
+    gui.click("Show flatbed preview");
+    assert!(gui.app().showing_flatbed());
+    gui.click("Whole page");
+    assert_eq!(gui.app().scan_area(), None);
+}
+
+#[test]
+fn moving_a_slider_re_filters_the_flatbed_preview_without_the_device() {
+    let mut gui = Gui::new("");
+    gui.harness.state_mut().preferences_mut().scan.source = Source::Flatbed;
+    gui.harness.step();
+    gui.click("Preview");
+    gui.until("the preview is ready", |app| {
+        !app.is_scanning() && app.flatbed_preview().is_some_and(|f| f.rendered.is_some())
+    });
+    let request = |app: &StreamscanApp| {
+        app.flatbed_preview()
+            .and_then(|f| f.rendered.as_ref())
+            .map(|r| r.request)
+    };
+    let before = request(gui.app());
+    let acquisitions = gui.app().engine().stats().device(&gui.device).acquisitions;
+    gui.harness
+        .get_by_role_and_label(egui::Role::Slider, "Brightness")
+        .set_value_accesskit(300.0);
+    gui.harness.step();
+    gui.until("the preview is filtered again", |app| {
+        request(app) != before
+    });
+    assert_eq!(
+        gui.app().engine().stats().device(&gui.device).acquisitions,
+        acquisitions
+    );
+}
+
+/// Pixels of tile textures as the frames uploaded them, by texture.
+fn tile_images(
+    gui: &Gui,
+    deltas: &[(egui::TextureId, egui::epaint::ImageDelta)],
+) -> Vec<(streamscan::engine::TileSpec, bool, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (_, tile) in gui.app().tiles().tiles() {
+        let (Some(texture), Some(spec)) = (&tile.texture, tile.spec) else {
+            continue;
+        };
+        let Some((_, delta)) = deltas
+            .iter()
+            .rev()
+            .find(|(id, d)| *id == texture.id() && d.pos.is_none())
+        else {
+            continue;
+        };
+        let egui::ImageData::Color(image) = &delta.image;
+        let gray: Vec<u8> = image.pixels.iter().map(|p| p.r()).collect();
+        out.push((spec, tile.building, gray));
+    }
+    out
+}
+
+/// Asserts that a tile holds the page's pixels at its place, shrunk by
+/// its factor.
+fn assert_tile_matches(
+    spec: streamscan::engine::TileSpec,
+    gray: &[u8],
+    page: &streamscan::raster::Page,
+) {
+    let mut part = streamscan::raster::Page::filled(
+        spec.width,
+        spec.height,
+        streamscan::raster::PixelFormat::Rgb8,
+        1200,
+        0,
+    );
+    for y in 0..spec.height {
+        let row = page.row(spec.y + y);
+        let start = (spec.x * 3) as usize;
+        part.data[(y * spec.width * 3) as usize..((y + 1) * spec.width * 3) as usize]
+            .copy_from_slice(&row[start..start + (spec.width * 3) as usize]);
+    }
+    let (_, _, want) = support::box_downscale(&part, spec.factor);
+    let want: Vec<u8> = want.chunks_exact(3).map(|px| px[0]).collect();
+    assert!(
+        want == gray,
+        "the tile at {},{} (factor {}) holds the page's pixels",
+        spec.x,
+        spec.y,
+        spec.factor
+    );
+}
+
+#[test]
+fn zoomed_in_the_page_is_shown_in_full_resolution_tiles_while_and_after_it_streams() {
+    let mut gui = Gui::new("");
+    gui.harness.input_mut().max_texture_side = Some(1024);
+    {
+        let scan = &mut gui.harness.state_mut().preferences_mut().scan;
+        scan.source = Source::Flatbed;
+        scan.dpi = 1200;
+        scan.size = streamscan::transfer::PageSize::Custom {
+            width_mm: 60.0,
+            height_mm: 40.0,
+        };
+    }
+    gui.harness.step();
+    gui.textures.take();
+    gui.gate.hold();
+    gui.click("Scan");
+    gui.until("a third of the page came", |app| {
+        app.live_page().is_some_and(|l| l.page_rows() > 700)
+    });
+    gui.click("100 %");
+    // The studio is not held: tiles of the rows so far arrive.
+    gui.until("a tile of the page being scanned", |app| {
+        app.tiles()
+            .tiles()
+            .any(|(_, t)| t.building && t.texture.is_some())
+    });
+    let mut deltas = gui.textures.take();
+    let live_tiles: Vec<_> = tile_images(&gui, &deltas)
+        .into_iter()
+        .filter(|(_, building, _)| *building)
+        .collect();
+    assert!(!live_tiles.is_empty());
+    gui.gate.release();
+    gui.until("the scan ends", |app| !app.is_scanning());
+    gui.until("tiles are cut again from the finished page", |app| {
+        app.tiles()
+            .tiles()
+            .any(|(_, t)| !t.building && t.texture.is_some())
+    });
+    deltas.extend(gui.textures.take());
+    let file = std::fs::read_dir(gui.out())
+        .expect("out")
+        .next()
+        .expect("the page file")
+        .expect("entry")
+        .path();
+    let page = decode(&std::fs::read(file).expect("page"));
+    assert_eq!((page.header.width, page.height()), (2835, 1890));
+    // Rows that had come were already the page's final pixels.
+    for (spec, _, gray) in &live_tiles {
+        assert_tile_matches(*spec, gray, &page);
+    }
+    let done: Vec<_> = tile_images(&gui, &deltas)
+        .into_iter()
+        .filter(|(_, building, _)| !building)
+        .collect();
+    assert!(!done.is_empty());
+    for (spec, _, gray) in &done {
+        assert_tile_matches(*spec, gray, &page);
+    }
+    assert!(
+        done.iter().any(|(spec, _, _)| spec.factor == 1),
+        "at 100 % the tiles are at full resolution"
+    );
+    for (_, delta) in &deltas {
+        let [w, h] = delta.image.size();
+        assert!(
+            w <= 1024 && h <= 1024,
+            "no texture beyond the GPU's limit: {w}x{h}"
+        );
+    }
+    // The selected page (re-rendered from the cache) is tiled too.
+    gui.click("Page 1");
+    gui.until("tiles of the cached page", |app| {
+        app.rendered().is_some() && !app.tiles().is_empty()
+    });
+    assert_eq!(
+        gui.app().engine().stats().device(&gui.device).acquisitions,
+        1,
+        "tiles never rescan"
+    );
+}

@@ -9,6 +9,7 @@
 
 use crate::engine::PreviewBand;
 use crate::filter::PageKey;
+use crate::raster::PageHeader;
 use egui::{Color32, ColorImage, TextureHandle, TextureOptions};
 
 /// Width of page-strip thumbnails, in pixels.
@@ -21,6 +22,10 @@ const UNSCANNED: Color32 = Color32::from_gray(60);
 pub struct LivePage {
     /// The page.
     pub key: PageKey,
+    /// The full-resolution page as the device announced it.
+    pub header: PageHeader,
+    /// Page pixels per preview pixel.
+    pub scale: u32,
     width: usize,
     height: usize,
     /// Rows received so far.
@@ -34,8 +39,15 @@ pub struct LivePage {
 }
 
 impl LivePage {
-    /// Starts a page of `size` preview pixels (height when known).
-    pub fn start(ctx: &egui::Context, key: PageKey, size: (u32, Option<u32>)) -> LivePage {
+    /// Starts a page of `size` preview pixels (height when known), each
+    /// preview pixel `scale` page pixels of a page described by `header`.
+    pub fn start(
+        ctx: &egui::Context,
+        key: PageKey,
+        header: PageHeader,
+        size: (u32, Option<u32>),
+        scale: u32,
+    ) -> LivePage {
         let width = (size.0 as usize).max(1);
         let height_known = size.1.is_some();
         // An unannounced height: guess a portrait page, grow when needed.
@@ -47,6 +59,8 @@ impl LivePage {
         );
         LivePage {
             key,
+            header,
+            scale: scale.max(1),
             width,
             height,
             rows: 0,
@@ -87,6 +101,13 @@ impl LivePage {
             ColorImage::from_rgb([self.width, height], &self.rgb),
             TextureOptions::LINEAR,
         );
+    }
+
+    /// Full-resolution rows received so far (about: preview rows times
+    /// the scale).
+    pub fn page_rows(&self) -> u32 {
+        let rows = self.rows as u32 * self.scale;
+        self.header.height.map_or(rows, |h| rows.min(h))
     }
 
     /// The texture.

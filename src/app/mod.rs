@@ -18,12 +18,14 @@ pub mod live;
 pub mod prefs;
 pub mod session;
 pub mod strip;
+pub mod tiles;
 
 pub use dialogs::{DialogPurpose, DialogRunner, FileDialogs, NativeDialogs, ScriptedDialogs};
 pub use live::LivePage;
 pub use prefs::{Destination, Preferences, Profile};
 pub use session::{Leftover, SessionStore};
 pub use strip::{PageState, PageStrip, StripPage};
+pub use tiles::{DrawTile, TileKey, TileStore};
 
 use crate::device;
 use crate::engine::{
@@ -33,7 +35,7 @@ use crate::filter::{FilterSettings, PageKey};
 use crate::output::{FileFormat, OutputPattern};
 use crate::transfer::{
     Capabilities, ColorMode, DeviceInfo, DeviceStatus, Item, ItemFlags, MessageKind, Outcome,
-    ScanSettings, Source, StatusAnswer, StatusCode, TransferError,
+    PageSize, ScanArea, ScanSettings, Source, StatusAnswer, StatusCode, TransferError,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +47,10 @@ const EVENTS_PER_FRAME: usize = 4000;
 
 /// Largest size of a re-rendered preview.
 const RENDER_BOX: (u32, u32) = (1024, 1448);
+
+/// Resolution of the quick flatbed preview (or the device's lowest above
+/// it).
+pub const FLATBED_PREVIEW_DPI: u32 = 75;
 
 /// How the app is put together.
 pub struct AppOptions {
@@ -150,6 +156,9 @@ pub struct ScanJob {
     pub document: Option<(PathBuf, FileFormat)>,
     /// The session folder the pages of a document scan go to.
     pub session_dir: Option<PathBuf>,
+    /// A quick flatbed preview: nothing is written, the page goes to the
+    /// preview area only.
+    pub preview: bool,
     /// Pages of earlier scans the document continues ("Scan more"); they
     /// come first in the document.
     pub prior_pages: Vec<PageKey>,
@@ -227,8 +236,45 @@ pub struct RenderedView {
     pub mean_luma: f32,
     /// Blank detection would flag it.
     pub blank: bool,
+    /// Page pixels per texture pixel.
+    pub scale: u32,
     /// The texture.
     pub texture: egui::TextureHandle,
+}
+
+/// The last flatbed preview: a quick low-resolution scan of the glass on
+/// which the person drags the area to scan.
+pub struct FlatbedPreview {
+    /// The preview page in the engine's cache.
+    pub key: PageKey,
+    /// Size of the scanned glass, millimetres.
+    pub size_mm: (f64, f64),
+    /// The page as it streamed in.
+    pub live: LivePage,
+    /// The page re-rendered with the current filter, once it came.
+    pub rendered: Option<RenderedView>,
+}
+
+/// A drag on the flatbed preview that edits the scan area.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AreaDrag {
+    /// A new area from this corner (millimetres).
+    New {
+        /// Where the drag began.
+        anchor: (f64, f64),
+    },
+    /// The area moves with the pointer.
+    Move {
+        /// The area when the drag began.
+        start: ScanArea,
+        /// Where the drag began.
+        from: (f64, f64),
+    },
+    /// One corner follows the pointer; the opposite one stays.
+    Resize {
+        /// The corner that stays.
+        fixed: (f64, f64),
+    },
 }
 
 /// Zoom and pan of the preview.
@@ -280,6 +326,15 @@ pub struct StreamscanApp {
     /// The selected page, re-rendered with the current filter.
     pub(crate) rendered: Option<RenderedView>,
     latest_render: u64,
+    /// The last flatbed preview.
+    pub(crate) flatbed: Option<FlatbedPreview>,
+    latest_flatbed_render: u64,
+    /// The preview area shows the flatbed preview (not a page).
+    pub(crate) showing_flatbed: bool,
+    /// A drag editing the scan area, while it lasts.
+    pub(crate) area_drag: Option<AreaDrag>,
+    /// Full-resolution tiles of the page on screen.
+    pub(crate) tiles: TileStore,
     /// The open question (modal).
     pub(crate) question: Option<OpenQuestion>,
     /// Warm-up box.
@@ -298,6 +353,8 @@ pub struct StreamscanApp {
     pub(crate) view: PreviewView,
     /// The filter the preview was last rendered with.
     rendered_filter: FilterSettings,
+    /// Largest rendering asked of the engine (within the GPU's limit).
+    render_box: (u32, u32),
     /// Screen rectangles of device rows (drop targets), by index.
     pub(crate) device_rects: Vec<egui::Rect>,
     /// Screen rectangle of the selected device's storage folder (a drop
@@ -380,6 +437,11 @@ impl StreamscanApp {
             live: None,
             rendered: None,
             latest_render: 0,
+            flatbed: None,
+            latest_flatbed_render: 0,
+            showing_flatbed: false,
+            area_drag: None,
+            tiles: TileStore::default(),
             question: None,
             warming: None,
             notice: problem.map(|text| Notice {
@@ -393,6 +455,7 @@ impl StreamscanApp {
             profile_name: String::new(),
             view: PreviewView::default(),
             rendered_filter: FilterSettings::default(),
+            render_box: RENDER_BOX,
             device_rects: Vec::new(),
             storage_rect: None,
             dialogs: DialogRunner::new(options.dialogs.clone()),
@@ -617,6 +680,10 @@ impl StreamscanApp {
             return;
         };
         let mut settings = self.prefs.scan.clone();
+        if settings.source != Source::Flatbed {
+            // An area is a part of the glass: feeder pages are whole.
+            settings.area = None;
+        }
         let destination = self.prefs.destination.clone();
         if destination.document && !settings.format.is_multipage() {
             settings.format = FileFormat::Pdf;
@@ -757,9 +824,11 @@ impl StreamscanApp {
             cancel_requested: false,
             document,
             session_dir,
+            preview: false,
             prior_pages,
             files,
         });
+        self.showing_flatbed = false;
         let mut scan_settings = settings;
         if self.scan.as_ref().is_some_and(|s| s.document.is_some()) {
             scan_settings.format = FileFormat::Png;
@@ -1151,7 +1220,145 @@ impl StreamscanApp {
     /// filter.
     pub fn select_page(&mut self, index: usize) {
         self.strip.selected = Some(index);
+        self.showing_flatbed = false;
         self.request_render();
+    }
+
+    /// The last flatbed preview.
+    pub fn flatbed_preview(&self) -> Option<&FlatbedPreview> {
+        self.flatbed.as_ref()
+    }
+
+    /// True when the preview area shows the flatbed preview.
+    pub fn showing_flatbed(&self) -> bool {
+        self.showing_flatbed && self.flatbed.is_some()
+    }
+
+    /// Shows the last flatbed preview again (after looking at a page).
+    pub fn show_flatbed(&mut self) {
+        if self.flatbed.is_some() {
+            self.showing_flatbed = true;
+            self.request_flatbed_render();
+        }
+    }
+
+    /// The full-resolution tiles of the session.
+    pub fn tiles(&self) -> &TileStore {
+        &self.tiles
+    }
+
+    /// The tiles to draw at `places` (asking the engine for those that
+    /// are missing); `rows_now`: page rows so far of a page being scanned.
+    pub(crate) fn tiles_for(&mut self, places: &[TileKey], rows_now: Option<u32>) -> Vec<DrawTile> {
+        let (draw, commands) = self.tiles.want(places, rows_now);
+        for command in commands {
+            self.engine.send(command);
+        }
+        draw
+    }
+
+    /// The scan area (flatbed), when one is set.
+    pub fn scan_area(&self) -> Option<ScanArea> {
+        self.prefs.scan.area
+    }
+
+    /// Sets the scan area (`None`: the whole page), cut to the glass of
+    /// the selected device.
+    pub fn set_scan_area(&mut self, area: Option<ScanArea>) {
+        let glass = self
+            .flatbed
+            .as_ref()
+            .map(|f| f.size_mm)
+            .or_else(|| {
+                self.selected_device()
+                    .and_then(|d| d.capabilities.as_ref())
+                    .map(|c| c.max_area_mm)
+            })
+            .unwrap_or((215.9, 355.6));
+        self.prefs.scan.area = area.and_then(|a| a.clamped(glass));
+    }
+
+    /// Starts a quick low-resolution scan of the whole flatbed, shown in
+    /// the preview area, on which the scan area can then be dragged.
+    /// Nothing is written; the settings' filter shows on it.
+    pub fn start_preview(&mut self) {
+        if self.scan.is_some() {
+            return;
+        }
+        let Some(device) = self.selected_device().map(|d| d.info.id.clone()) else {
+            self.status = String::from("No device to preview with");
+            return;
+        };
+        let caps = self.selected_device().and_then(|d| d.capabilities.clone());
+        if caps
+            .as_ref()
+            .is_some_and(|c| !c.sources.contains(&Source::Flatbed))
+        {
+            self.status = String::from("This device has no flatbed to preview");
+            return;
+        }
+        let dpi = caps
+            .as_ref()
+            .map(|c| FLATBED_PREVIEW_DPI.clamp(c.min_dpi, c.max_dpi.max(c.min_dpi)))
+            .unwrap_or(FLATBED_PREVIEW_DPI);
+        let settings = ScanSettings {
+            source: Source::Flatbed,
+            dpi,
+            mode: ColorMode::Color,
+            area: None,
+            pages: 1,
+            multipage: false,
+            ..self.prefs.scan.clone()
+        };
+        let job = self.job_id();
+        if let Some(old) = self.flatbed.take() {
+            self.engine
+                .send(Command::ForgetPages { key: Some(old.key) });
+        }
+        self.notice = None;
+        self.status = String::from("Previewing the flatbed");
+        self.showing_flatbed = true;
+        self.scan = Some(ScanJob {
+            id: job,
+            device: device.clone(),
+            settings: settings.clone(),
+            destination: String::from("the preview"),
+            folder: PathBuf::new(),
+            started: false,
+            progress: None,
+            pages_done: 0,
+            stop_requested: false,
+            cancel_requested: false,
+            document: None,
+            session_dir: None,
+            preview: true,
+            prior_pages: Vec::new(),
+            files: None,
+        });
+        self.engine.send(Command::Scan {
+            job,
+            device,
+            settings,
+            output: OutputTarget::Preview,
+            interactive: true,
+        });
+    }
+
+    fn request_flatbed_render(&mut self) {
+        let Some(flatbed) = &self.flatbed else {
+            return;
+        };
+        let request = self.next_request;
+        self.next_request += 1;
+        self.latest_flatbed_render = request;
+        let (max_width, max_height) = self.render_box;
+        self.engine.send(Command::RenderPreview {
+            request,
+            key: flatbed.key,
+            settings: self.prefs.scan.filter,
+            max_width,
+            max_height,
+        });
     }
 
     /// Asks the engine to re-render the selected page with the current
@@ -1169,18 +1376,22 @@ impl StreamscanApp {
         self.next_request += 1;
         self.latest_render = request;
         self.rendered_filter = self.prefs.scan.filter;
+        let (max_width, max_height) = self.render_box;
         self.engine.send(Command::RenderPreview {
             request,
             key: page.key,
             settings: self.prefs.scan.filter,
-            max_width: RENDER_BOX.0,
-            max_height: RENDER_BOX.1,
+            max_width,
+            max_height,
         });
     }
 
     /// Re-renders when the filter settings changed since the last render.
     pub(crate) fn filter_changed(&mut self) {
-        if self.prefs.scan.filter != self.rendered_filter {
+        if self.prefs.scan.filter != self.rendered_filter && self.showing_flatbed() {
+            self.rendered_filter = self.prefs.scan.filter;
+            self.request_flatbed_render();
+        } else if self.prefs.scan.filter != self.rendered_filter {
             if self.strip.selected.is_none() && !self.strip.pages().is_empty() {
                 self.strip.selected = self
                     .strip
@@ -1189,6 +1400,34 @@ impl StreamscanApp {
                     .rposition(|p| p.state.is_complete());
             }
             self.request_render();
+        }
+    }
+
+    fn preview_finished(&mut self, result: Result<JobSummary, TransferError>) {
+        match result {
+            Ok(summary) if summary.outcome == Outcome::Cancelled => {
+                self.status = String::from("Preview cancelled");
+            }
+            Ok(_) if self.flatbed.is_some() => {
+                self.status =
+                    String::from("Preview ready: drag on it to choose the area to scan, then Scan");
+                self.showing_flatbed = true;
+                self.rendered_filter = self.prefs.scan.filter;
+                self.request_flatbed_render();
+            }
+            Ok(_) => self.status = String::from("The preview brought no page"),
+            Err(e) => {
+                self.status = String::from("Preview failed");
+                self.notice = Some(Notice {
+                    text: format!(
+                        "The preview failed: {} ({}).",
+                        e.message,
+                        e.code.description()
+                    ),
+                    scan_more: false,
+                    error: true,
+                });
+            }
         }
     }
 
@@ -1212,13 +1451,31 @@ impl StreamscanApp {
         if !caps.modes.contains(&scan.mode) {
             scan.mode = caps.modes.first().copied().unwrap_or(ColorMode::Color);
         }
-        if !caps.sizes.is_empty() && !caps.sizes.contains(&scan.size) {
+        let custom_fits = match scan.size {
+            PageSize::Custom {
+                width_mm,
+                height_mm,
+            } => width_mm <= caps.max_area_mm.0 && height_mm <= caps.max_area_mm.1,
+            _ => false,
+        };
+        if !caps.sizes.is_empty() && !caps.sizes.contains(&scan.size) && !custom_fits {
             scan.size = caps.sizes[0];
         }
     }
 
     /// Drains engine events and dialog answers; call once per frame.
     pub fn poll(&mut self, ctx: &egui::Context) {
+        // Renderings stay within what the GPU takes in one texture.
+        let side = ctx.input(|i| i.max_texture_side).max(256) as u32;
+        self.render_box = (RENDER_BOX.0.min(side), RENDER_BOX.1.min(side));
+        self.tiles.begin_frame();
+        let tile_filter = self
+            .scan
+            .as_ref()
+            .filter(|s| !s.preview)
+            .map(|s| s.settings.filter)
+            .unwrap_or(self.prefs.scan.filter);
+        self.tiles.use_settings(tile_filter);
         for _ in 0..EVENTS_PER_FRAME {
             match self.engine.events().try_recv() {
                 Ok(event) => self.apply(ctx, event),
@@ -1256,12 +1513,56 @@ impl StreamscanApp {
     fn apply(&mut self, ctx: &egui::Context, event: Event) {
         let job = event.job();
         if let Some(other) = self.other_jobs.get(&job).cloned()
-            && !matches!(event, Event::PreviewRendered { .. })
+            && !matches!(
+                event,
+                Event::PreviewRendered { .. } | Event::TileRendered { .. }
+            )
         {
             self.apply_other(job, other, event);
             return;
         }
         match event {
+            Event::TileRendered {
+                request, result, ..
+            } => {
+                self.tiles.answer(ctx, request, result);
+            }
+            Event::PreviewRendered {
+                request,
+                key,
+                result,
+            } if request == self.latest_flatbed_render => {
+                if let (Some(flatbed), Ok(preview)) = (self.flatbed.as_mut(), result)
+                    && flatbed.key == key
+                    && preview.width > 0
+                {
+                    let image = egui::ColorImage::from_rgb(
+                        [preview.width as usize, preview.height as usize],
+                        &preview.rgb,
+                    );
+                    match &mut flatbed.rendered {
+                        Some(view) => {
+                            view.texture.set(image, egui::TextureOptions::LINEAR);
+                            view.request = request;
+                            view.scale = preview.scale;
+                        }
+                        None => {
+                            flatbed.rendered = Some(RenderedView {
+                                key,
+                                request,
+                                mean_luma: 0.0,
+                                blank: false,
+                                scale: preview.scale,
+                                texture: ctx.load_texture(
+                                    "flatbed-preview",
+                                    image,
+                                    egui::TextureOptions::LINEAR,
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
             Event::PreviewRendered {
                 request,
                 key,
@@ -1294,6 +1595,7 @@ impl StreamscanApp {
                             request,
                             mean_luma,
                             blank: preview.blank,
+                            scale: preview.scale,
                             texture,
                         });
                     }
@@ -1495,12 +1797,25 @@ impl StreamscanApp {
             Event::PageStarted {
                 page,
                 side,
+                header,
                 preview_size,
+                preview_factor,
                 ..
             } => {
                 self.warming = None;
                 let key = PageKey { job, page };
-                self.live = Some(LivePage::start(ctx, key, preview_size));
+                self.tiles.forget(key);
+                self.live = Some(LivePage::start(
+                    ctx,
+                    key,
+                    header,
+                    preview_size,
+                    preview_factor,
+                ));
+                if scan.preview {
+                    self.status = String::from("Previewing the flatbed");
+                    return;
+                }
                 match self.strip.page_mut(key) {
                     Some(p) => {
                         p.state = PageState::Scanning;
@@ -1519,6 +1834,23 @@ impl StreamscanApp {
                     .filter(|l| l.key.page == band.page && l.key.job == job)
                 {
                     live.band(&band);
+                }
+            }
+            Event::PageDone { page, .. } if scan.preview => {
+                scan.pages_done += 1;
+                let key = PageKey { job, page };
+                if let Some(live) = self.live.take_if(|l| l.key == key) {
+                    let header = live.header;
+                    let mm = |px: u32, dpi: u32| f64::from(px) * 25.4 / f64::from(dpi.max(1));
+                    self.flatbed = Some(FlatbedPreview {
+                        key,
+                        size_mm: (
+                            mm(header.width, header.dpi_x),
+                            mm(live.page_rows(), header.dpi_y),
+                        ),
+                        live,
+                        rendered: None,
+                    });
                 }
             }
             Event::PageDone { page, path, .. } => {
@@ -1563,6 +1895,10 @@ impl StreamscanApp {
         };
         self.warming = None;
         self.question = None;
+        if scan.preview {
+            self.preview_finished(result);
+            return;
+        }
         // Pages the strip still waits for did not come.
         for page in self.strip.pages().iter().map(|p| p.key).collect::<Vec<_>>() {
             if let Some(p) = self.strip.page_mut(page)

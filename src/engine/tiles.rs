@@ -164,7 +164,7 @@ pub fn cut(
             sums[o * 3 + 1] += u32::from(px[1]);
             sums[o * 3 + 2] += u32::from(px[2]);
         }
-        if (y - spec.y + 1) as usize % factor == 0 || y + 1 == last {
+        if ((y - spec.y + 1) as usize).is_multiple_of(factor) || y + 1 == last {
             for (o, n) in counts.iter_mut().enumerate() {
                 let d = (*n).max(1);
                 for c in 0..3 {

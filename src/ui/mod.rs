@@ -2,7 +2,7 @@
 //! the app's methods; they hold no state of their own beyond what egui
 //! keeps (scroll positions, open combo boxes).
 //!
-//! Layout: a toolbar on top (Scan, Cancel, Stop after this page, Save,
+//! Layout: a toolbar on top (Scan, Preview, Cancel, Stop after this page, Save,
 //! Undo/Redo, manual duplex); on the left the device list, scan settings,
 //! filter settings and profiles; in the centre the live preview; at the
 //! bottom the progress line and the page strip. Device conditions show as
@@ -95,6 +95,14 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             .clicked()
         {
             app.start_scan();
+        }
+        let flatbed = app.preferences().scan.source == crate::transfer::Source::Flatbed;
+        if ui
+            .add_enabled(!scanning && flatbed, egui::Button::new("Preview"))
+            .on_hover_text("A quick low-resolution scan of the flatbed, to choose the area to scan")
+            .clicked()
+        {
+            app.start_preview();
         }
         if ui
             .add_enabled(scanning, egui::Button::new("Cancel"))

@@ -1,11 +1,12 @@
-//! Scan settings (source, resolution, colour mode, page size, pages,
+//! Scan settings (source, resolution, colour mode, page size or a custom
+//! size, the flatbed's scan area, pages,
 //! destination, format, JPEG quality with the expected size per page) and
 //! the profiles list.
 
 use crate::app::StreamscanApp;
 use crate::output::FileFormat;
 use crate::transfer::settings::mm_to_pixels;
-use crate::transfer::{ColorMode, PageSize, Source};
+use crate::transfer::{ColorMode, PageSize, ScanArea, Source};
 
 /// Resolutions offered when the device's range includes them.
 const RESOLUTIONS: [u32; 7] = [75, 100, 150, 200, 300, 600, 1200];
@@ -105,6 +106,10 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         .map(|c| c.sizes.clone())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| vec![PageSize::A4, PageSize::Letter, PageSize::Legal]);
+    let max_mm = caps
+        .as_ref()
+        .map(|c| c.max_area_mm)
+        .unwrap_or((215.9, 355.6));
     let scanning = app.is_scanning();
     ui.add_enabled_ui(!scanning, |ui| {
         let scan = &mut app.preferences_mut().scan;
@@ -132,13 +137,71 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                     ui.selectable_value(&mut scan.mode, *m, mode_label(*m));
                 }
             });
+        let custom = matches!(scan.size, PageSize::Custom { .. });
         egui::ComboBox::new("size", "Page size")
-            .selected_text(size_label(scan.size))
+            .selected_text(if custom {
+                String::from("Custom")
+            } else {
+                size_label(scan.size)
+            })
             .show_ui(ui, |ui| {
                 for s in &sizes {
                     ui.selectable_value(&mut scan.size, *s, size_label(*s));
                 }
+                if ui.selectable_label(custom, "Custom").clicked() && !custom {
+                    let (w, h) = scan.size.millimetres();
+                    scan.size = PageSize::Custom {
+                        width_mm: w,
+                        height_mm: h.unwrap_or(297.0),
+                    };
+                }
             });
+        if let PageSize::Custom {
+            width_mm,
+            height_mm,
+        } = &mut scan.size
+        {
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::DragValue::new(width_mm)
+                        .range(ScanArea::MIN_SIDE_MM..=max_mm.0)
+                        .suffix(" mm")
+                        .speed(1.0),
+                )
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::Role::SpinButton, true, "Custom width")
+                });
+                ui.label("×");
+                ui.add(
+                    egui::DragValue::new(height_mm)
+                        .range(ScanArea::MIN_SIDE_MM..=max_mm.1)
+                        .suffix(" mm")
+                        .speed(1.0),
+                )
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::Role::SpinButton, true, "Custom height")
+                });
+            });
+        }
+        if scan.source == Source::Flatbed {
+            ui.horizontal(|ui| {
+                match scan.area {
+                    Some(a) => ui.label(format!(
+                        "Area {:.0} × {:.0} mm at {:.0}, {:.0}",
+                        a.width_mm, a.height_mm, a.x_mm, a.y_mm
+                    )),
+                    None => ui.weak("Area: the whole page (Preview to choose one)"),
+                };
+                if scan.area.is_some()
+                    && ui
+                        .small_button("Clear area")
+                        .on_hover_text("Scan the whole page again")
+                        .clicked()
+                {
+                    scan.area = None;
+                }
+            });
+        }
         ui.horizontal(|ui| {
             ui.add_enabled(
                 scan.source != Source::Flatbed,
