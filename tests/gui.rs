@@ -640,7 +640,7 @@ fn saving_the_strip_exports_the_edited_pages_as_one_pdf() {
 }
 
 #[test]
-fn settings_and_profiles_survive_a_restart() {
+fn settings_profiles_and_the_window_survive_a_restart() {
     let root = tempfile::tempdir().expect("temp dir");
     let keep = root.path().to_path_buf();
     {
@@ -666,6 +666,22 @@ fn settings_and_profiles_survive_a_restart() {
             .scan
             .filter
             .contrast = 250;
+        // The windowing system says where the window is and how large.
+        let viewport = gui
+            .harness
+            .input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default();
+        viewport.inner_rect = Some(egui::Rect::from_min_size(
+            egui::pos2(130.0, 90.0),
+            egui::vec2(1000.0, 700.0),
+        ));
+        viewport.outer_rect = Some(egui::Rect::from_min_size(
+            egui::pos2(120.0, 60.0),
+            egui::vec2(1020.0, 740.0),
+        ));
+        gui.harness.step();
         gui.harness
             .state_mut()
             .save_preferences()
@@ -687,6 +703,12 @@ fn settings_and_profiles_survive_a_restart() {
     assert_eq!(prefs.profiles[0].name, "Receipts");
     assert_eq!(prefs.profiles[0].scan.dpi, 150);
     assert!(harness.query_by_label("Receipts").is_some());
+    // The window opens where it was, as large as it was.
+    assert_eq!(prefs.window.size, Some([1000.0, 700.0]));
+    let window = streamscan::app::native_options(&prefs).viewport;
+    assert_eq!(window.inner_size, Some(egui::vec2(1000.0, 700.0)));
+    assert_eq!(window.position, Some(egui::pos2(120.0, 60.0)));
+    assert_eq!(window.maximized, Some(false));
     drop(harness);
     let _ = std::fs::remove_dir_all(&keep);
 }

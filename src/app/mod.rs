@@ -22,7 +22,7 @@ pub mod tiles;
 
 pub use dialogs::{DialogPurpose, DialogRunner, FileDialogs, NativeDialogs, ScriptedDialogs};
 pub use live::LivePage;
-pub use prefs::{Destination, Preferences, Profile};
+pub use prefs::{Destination, Preferences, Profile, WindowState};
 pub use session::{Leftover, SessionStore};
 pub use strip::{PageState, PageStrip, StripPage};
 pub use tiles::{DrawTile, TileKey, TileStore};
@@ -1967,8 +1967,31 @@ impl StreamscanApp {
     }
 }
 
+impl StreamscanApp {
+    /// Notes the window's size, place and maximised state for the next run.
+    fn remember_window(&mut self, ctx: &egui::Context) {
+        let viewport = ctx.input(|i| i.viewport().clone());
+        if viewport.minimized == Some(true) || viewport.fullscreen == Some(true) {
+            return;
+        }
+        let window = &mut self.prefs.window;
+        window.maximized = viewport.maximized == Some(true);
+        if window.maximized {
+            // The size to go back to stays the one before maximising.
+            return;
+        }
+        if let Some(inner) = viewport.inner_rect {
+            window.size = Some([inner.width(), inner.height()]);
+        }
+        if let Some(outer) = viewport.outer_rect {
+            window.position = Some([outer.min.x, outer.min.y]);
+        }
+    }
+}
+
 impl eframe::App for StreamscanApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.remember_window(ui.ctx());
         self.poll(ui.ctx());
         crate::ui::app_ui(ui, self);
     }
@@ -1980,21 +2003,34 @@ impl eframe::App for StreamscanApp {
     }
 }
 
-/// Opens the app window and runs until it is closed.
-pub fn run_native(options: AppOptions) -> Result<(), eframe::Error> {
+/// The window options for a run after one that left `prefs` behind: the
+/// remembered size, place and maximised state, the icon and app id.
+pub fn native_options(prefs: &Preferences) -> eframe::NativeOptions {
+    let window = prefs.window;
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Streamscan")
         .with_app_id("streamscan")
-        .with_inner_size([1200.0, 780.0])
-        .with_min_inner_size([720.0, 480.0]);
+        .with_inner_size(window.opening_size())
+        .with_min_inner_size(WindowState::MIN_SIZE)
+        .with_maximized(window.maximized);
+    if let Some(position) = window.opening_position() {
+        viewport = viewport.with_position(position);
+    }
     if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")) {
         viewport = viewport.with_icon(Arc::new(icon));
     }
-    let native = eframe::NativeOptions {
+    eframe::NativeOptions {
         viewport,
-        persist_window: true,
+        // The window's state lives in the settings file with the rest.
+        persist_window: false,
         ..eframe::NativeOptions::default()
-    };
+    }
+}
+
+/// Opens the app window and runs until it is closed.
+pub fn run_native(options: AppOptions) -> Result<(), eframe::Error> {
+    let (prefs, _problem) = Preferences::load(&Preferences::path_in(&options.data_dir));
+    let native = native_options(&prefs);
     eframe::run_native(
         "Streamscan",
         native,

@@ -4,8 +4,8 @@
 //! Preferences are plain serde data with `#[serde(default)]` everywhere,
 //! kept apart from runtime state (jobs, pages, textures), so that a file
 //! written by an older or newer version still loads. They live in
-//! `settings.json` in the app's data folder; the window's size and position
-//! are remembered by eframe itself.
+//! `settings.json` in the app's data folder, with the window's size, place
+//! and maximised state.
 
 use crate::output::{FileFormat, OutputPattern};
 use crate::transfer::ScanSettings;
@@ -65,6 +65,44 @@ impl Destination {
     }
 }
 
+/// The main window's size and place, as the last run left them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct WindowState {
+    /// Inner size in points.
+    pub size: Option<[f32; 2]>,
+    /// Position of the outer top-left corner in points, where the
+    /// windowing system tells it (Wayland does not).
+    pub position: Option<[f32; 2]>,
+    /// The window was maximised.
+    pub maximized: bool,
+}
+
+impl WindowState {
+    /// Smallest window the app opens with, in points.
+    pub const MIN_SIZE: [f32; 2] = [720.0, 480.0];
+    /// Window size of a first run, in points.
+    pub const DEFAULT_SIZE: [f32; 2] = [1200.0, 780.0];
+
+    /// The size to open with: the remembered one within sane bounds.
+    pub fn opening_size(&self) -> [f32; 2] {
+        match self.size {
+            Some([w, h]) if w.is_finite() && h.is_finite() => [
+                w.clamp(Self::MIN_SIZE[0], 16384.0),
+                h.clamp(Self::MIN_SIZE[1], 16384.0),
+            ],
+            _ => Self::DEFAULT_SIZE,
+        }
+    }
+
+    /// The position to open at, when it is a sane one.
+    pub fn opening_position(&self) -> Option<[f32; 2]> {
+        self.position.filter(|[x, y]| {
+            x.is_finite() && y.is_finite() && x.abs() < 65536.0 && y.abs() < 65536.0
+        })
+    }
+}
+
 /// A named set of settings the user can pick again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -89,6 +127,8 @@ pub struct Preferences {
     pub destination: Destination,
     /// Saved profiles.
     pub profiles: Vec<Profile>,
+    /// The main window.
+    pub window: WindowState,
 }
 
 impl Preferences {
@@ -194,6 +234,20 @@ mod tests {
         assert_eq!(prefs.scan.dpi, 150);
         prefs.delete_profile("Receipts");
         assert!(!prefs.apply_profile("Receipts"));
+    }
+
+    #[test]
+    fn a_remembered_window_opens_within_sane_bounds() {
+        let first = WindowState::default();
+        assert_eq!(first.opening_size(), WindowState::DEFAULT_SIZE);
+        assert_eq!(first.opening_position(), None);
+        let tiny = WindowState {
+            size: Some([10.0, 20000.0]),
+            position: Some([f32::NAN, 0.0]),
+            maximized: false,
+        };
+        assert_eq!(tiny.opening_size(), [720.0, 16384.0]);
+        assert_eq!(tiny.opening_position(), None);
     }
 
     #[test]
