@@ -11,6 +11,7 @@ use crate::engine::PreviewBand;
 use crate::filter::PageKey;
 use crate::raster::PageHeader;
 use egui::{Color32, ColorImage, TextureHandle, TextureOptions};
+use std::time::Instant;
 
 /// Width of page-strip thumbnails, in pixels.
 pub const THUMBNAIL_WIDTH: usize = 96;
@@ -36,7 +37,13 @@ pub struct LivePage {
     texture: TextureHandle,
     /// Partial uploads made (one per band).
     pub partial_uploads: u64,
+    /// When the engine got the rows of each band uploaded since the last
+    /// [`LivePage::take_arrivals`] (for latency figures; bounded).
+    arrivals: Vec<Instant>,
 }
+
+/// Most arrival times kept when nobody takes them.
+const MAX_ARRIVALS: usize = 4096;
 
 impl LivePage {
     /// Starts a page of `size` preview pixels (height when known), each
@@ -68,6 +75,7 @@ impl LivePage {
             rgb: vec![UNSCANNED.r(); width * height * 3],
             texture,
             partial_uploads: 0,
+            arrivals: Vec::new(),
         }
     }
 
@@ -90,6 +98,15 @@ impl LivePage {
         self.texture
             .set_partial([0, first], image, TextureOptions::LINEAR);
         self.partial_uploads += 1;
+        if self.arrivals.len() < MAX_ARRIVALS {
+            self.arrivals.push(band.arrived);
+        }
+    }
+
+    /// When the engine got the rows of each band uploaded since the last
+    /// call: a frame's end minus these is the band-to-texture latency.
+    pub fn take_arrivals(&mut self) -> Vec<Instant> {
+        std::mem::take(&mut self.arrivals)
     }
 
     /// Grows a page of unknown height (uploads the whole page once).

@@ -578,6 +578,11 @@ impl StreamscanApp {
         self.live.as_ref()
     }
 
+    /// The page being scanned, to take its upload figures.
+    pub fn live_page_mut(&mut self) -> Option<&mut LivePage> {
+        self.live.as_mut()
+    }
+
     /// The selected page re-rendered with the current filter.
     pub fn rendered(&self) -> Option<&RenderedView> {
         self.rendered.as_ref()

@@ -3,6 +3,7 @@
 //! page as it streams without ever holding a full-resolution texture.
 
 use crate::raster::{Band, PageHeader, rgb_row};
+use std::time::Instant;
 
 /// Downscaled RGB rows of a page in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,9 @@ pub struct PreviewBand {
     pub width: u32,
     /// `rows * width * 3` bytes of RGB.
     pub rgb: Vec<u8>,
+    /// When the engine received the device rows that completed this band
+    /// (real time, for the band-to-screen latency figures).
+    pub arrived: Instant,
 }
 
 /// Box-filter downscaler of one page's rows.
@@ -63,6 +67,7 @@ impl Downscaler {
 
     /// Adds full-resolution rows; returns the preview rows they completed.
     pub(crate) fn push(&mut self, band: &Band) -> Option<PreviewBand> {
+        let arrived = Instant::now();
         let row_bytes = self.header.row_bytes();
         let mut out = Vec::new();
         let first = self.next_out_row;
@@ -85,20 +90,21 @@ impl Downscaler {
                 self.emit_row(&mut out);
             }
         }
-        self.band(first, out)
+        self.band(first, out, arrived)
     }
 
     /// Emits the last, partial block of rows at the end of the page.
     pub(crate) fn flush(&mut self) -> Option<PreviewBand> {
+        let arrived = Instant::now();
         let first = self.next_out_row;
         let mut out = Vec::new();
         if self.rows_in_sums > 0 {
             self.emit_row(&mut out);
         }
-        self.band(first, out)
+        self.band(first, out, arrived)
     }
 
-    fn band(&self, first: u32, rgb: Vec<u8>) -> Option<PreviewBand> {
+    fn band(&self, first: u32, rgb: Vec<u8>, arrived: Instant) -> Option<PreviewBand> {
         if rgb.is_empty() {
             return None;
         }
@@ -108,6 +114,7 @@ impl Downscaler {
             rows: self.next_out_row - first,
             width: self.out_width,
             rgb,
+            arrived,
         })
     }
 
