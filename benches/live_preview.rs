@@ -26,12 +26,15 @@ use streamscan::transfer::{ColorMode, DeviceInfo, DeviceKind, PageSize, Source};
 /// One frame at 60 Hz.
 const FRAME: Duration = Duration::from_micros(16_667);
 
+/// Textures by id: width and pixels.
+type TextureStore = HashMap<egui::TextureId, (usize, Vec<egui::Color32>)>;
+
 /// A renderer stand-in: keeps every texture in CPU memory and applies each
 /// delta to it (whole images and partial updates), as a real renderer
 /// copies them into GPU staging buffers.
 #[derive(Clone, Default)]
 struct CpuTextures {
-    store: Arc<Mutex<HashMap<egui::TextureId, (usize, Vec<egui::Color32>)>>>,
+    store: Arc<Mutex<TextureStore>>,
 }
 
 impl TestRenderer for CpuTextures {
