@@ -32,6 +32,9 @@ pub fn strip_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     });
     let mut action = None;
     let selected = app.strip().selected;
+    let live = app
+        .live_page()
+        .map(|l| (l.key, l.texture().id(), l.size(), l.visible_fraction()));
     egui::ScrollArea::horizontal().show(ui, |ui| {
         ui.horizontal(|ui| {
             for (i, page) in app.strip().pages().iter().enumerate() {
@@ -73,6 +76,29 @@ pub fn strip_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                                                 2.0,
                                                 ui.visuals().faint_bg_color,
                                             );
+                                            // The page being scanned shows
+                                            // the live texture as it grows.
+                                            if let Some(live) = live
+                                                .filter(|l| l.0 == page.key)
+                                                .filter(|_| page.state == PageState::Scanning)
+                                            {
+                                                let [w, h] = live.2;
+                                                let aspect = (w as f32 / h.max(1) as f32).max(0.1);
+                                                let th = size.y.min(size.x / aspect);
+                                                let shown = egui::Rect::from_center_size(
+                                                    rect.center(),
+                                                    Vec2::new(th * aspect, th),
+                                                );
+                                                ui.painter().image(
+                                                    live.1,
+                                                    shown,
+                                                    egui::Rect::from_min_max(
+                                                        egui::pos2(0.0, 0.0),
+                                                        egui::pos2(1.0, live.3),
+                                                    ),
+                                                    Color32::WHITE,
+                                                );
+                                            }
                                         }
                                     }
                                 });
