@@ -255,6 +255,21 @@ impl Gui {
     }
 }
 
+/// Drags with the primary button from `from` to `to` in `moves` moves.
+fn drag(gui: &mut Gui, from: egui::Pos2, to: egui::Pos2, moves: usize) {
+    gui.harness.hover_at(from);
+    gui.harness.step();
+    gui.harness.drag_at(from);
+    gui.harness.step();
+    for step in 1..=moves {
+        gui.harness
+            .hover_at(from + (to - from) * (step as f32 / moves as f32));
+        gui.harness.step();
+    }
+    gui.harness.drop_at(to);
+    gui.harness.step();
+}
+
 /// Page numbers printed in the index strips of the files in `dir`, in
 /// file-name order.
 fn pages_in(dir: &Path) -> Vec<u32> {
@@ -965,17 +980,7 @@ fn dragging_a_thumbnail_onto_another_page_moves_it_there() {
     let above = egui::vec2(0.0, 50.0);
     let from = gui.harness.get_by_label("Page 1").rect().center() - above;
     let to = gui.harness.get_by_label("Page 3").rect().center() - above;
-    gui.harness.hover_at(from);
-    gui.harness.step();
-    gui.harness.drag_at(from);
-    gui.harness.step();
-    for step in 1..=10 {
-        gui.harness
-            .hover_at(from + (to - from) * (step as f32 / 10.0));
-        gui.harness.step();
-    }
-    gui.harness.drop_at(to);
-    gui.harness.step();
+    drag(&mut gui, from, to, 10);
     gui.harness.step();
     assert_eq!(gui.page_keys(), vec![(2, 2), (2, 3), (2, 1)]);
     assert!(gui.app().strip().can_undo());
@@ -1135,21 +1140,6 @@ fn flatbed_image_rect(gui: &mut Gui) -> egui::Rect {
     egui::Rect::from_center_size(widget.center(), size * fit)
 }
 
-/// Drags with the primary button from `from` to `to` in a few moves.
-fn drag(gui: &mut Gui, from: egui::Pos2, to: egui::Pos2) {
-    gui.harness.hover_at(from);
-    gui.harness.step();
-    gui.harness.drag_at(from);
-    gui.harness.step();
-    for step in 1..=4 {
-        gui.harness
-            .hover_at(from + (to - from) * (step as f32 / 4.0));
-        gui.harness.step();
-    }
-    gui.harness.drop_at(to);
-    gui.harness.step();
-}
-
 #[test]
 fn a_flatbed_preview_lets_the_area_be_dragged_and_the_scan_takes_only_that_area() {
     let mut gui = Gui::new("");
@@ -1177,7 +1167,7 @@ fn a_flatbed_preview_lets_the_area_be_dragged_and_the_scan_takes_only_that_area(
     // Draw an area from a quarter of the way in to the middle.
     let image = flatbed_image_rect(&mut gui);
     let at = |fx: f32, fy: f32| image.min + egui::vec2(image.width() * fx, image.height() * fy);
-    drag(&mut gui, at(0.25, 0.25), at(0.75, 0.5));
+    drag(&mut gui, at(0.25, 0.25), at(0.75, 0.5), 4);
     let area = gui.app().scan_area().expect("an area was drawn");
     let near = |a: f64, b: f64| (a - b).abs() < 3.0;
     assert!(
@@ -1189,7 +1179,7 @@ fn a_flatbed_preview_lets_the_area_be_dragged_and_the_scan_takes_only_that_area(
         "size {area:?}"
     );
     // Dragged from inside, it moves.
-    drag(&mut gui, at(0.5, 0.375), at(0.5, 0.475));
+    drag(&mut gui, at(0.5, 0.375), at(0.5, 0.475), 4);
     let moved = gui.app().scan_area().expect("still an area");
     assert!(near(moved.y_mm, area.y_mm + 29.7), "moved down: {moved:?}");
     assert!(near(moved.width_mm, area.width_mm) && near(moved.x_mm, area.x_mm));
@@ -1379,4 +1369,46 @@ fn zoomed_in_the_page_is_shown_in_full_resolution_tiles_while_and_after_it_strea
         1,
         "tiles never rescan"
     );
+}
+
+#[test]
+fn with_a_filter_that_reshapes_pages_only_the_rendered_page_is_tiled() {
+    let mut gui = Gui::new("");
+    {
+        let scan = &mut gui.harness.state_mut().preferences_mut().scan;
+        scan.source = Source::Flatbed;
+        scan.dpi = 600;
+        scan.size = streamscan::transfer::PageSize::Custom {
+            width_mm: 60.0,
+            height_mm: 40.0,
+        };
+        scan.filter.rotation = streamscan::filter::Rotation::Cw90;
+    }
+    gui.harness.step();
+    gui.scan();
+    // The live texture is the page as it came, unturned: tiles of the
+    // turned page would not line up with it.
+    gui.click("100 %");
+    for _ in 0..20 {
+        gui.harness.step();
+    }
+    assert!(gui.app().tiles().is_empty());
+    // The selected page is shown turned, and tiled from the turned page.
+    gui.click("Page 1");
+    // Unturned the page is 1417 x 945 pixels, turned 945 x 1417.
+    gui.until("tiles below the unturned page's height", |app| {
+        app.tiles()
+            .tiles()
+            .filter(|(_, t)| t.texture.is_some())
+            .filter_map(|(_, t)| t.spec)
+            .any(|s| s.y + s.height > 945)
+    });
+    let specs: Vec<_> = gui
+        .app()
+        .tiles()
+        .tiles()
+        .filter(|(_, t)| t.texture.is_some())
+        .filter_map(|(_, t)| t.spec)
+        .collect();
+    assert!(specs.iter().all(|s| s.x + s.width <= 945), "{specs:?}");
 }

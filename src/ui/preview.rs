@@ -13,6 +13,7 @@
 use crate::app::tiles::{TILE_PIXELS, TileKey, factor_for};
 use crate::app::{AreaDrag, StreamscanApp};
 use crate::filter::PageKey;
+use crate::filter::pipeline::needs_whole_page;
 use crate::transfer::ScanArea;
 use egui::{Color32, PointerButton, Pos2, Rect, Sense, Shape, Stroke, Vec2, pos2, vec2};
 
@@ -105,6 +106,14 @@ fn paint_quad(
 }
 
 fn shown(app: &StreamscanApp) -> Option<Shown> {
+    // The live texture shows the point operations only: tiles of a filter
+    // that changes the page as a whole would not line up with it.
+    let filter = app
+        .scan_job()
+        .map(|s| s.settings.filter)
+        .unwrap_or(app.preferences().scan.filter);
+    let point_only = !needs_whole_page(&filter, crate::transfer::Side::Front)
+        && !needs_whole_page(&filter, crate::transfer::Side::Back);
     let live = |l: &crate::app::LivePage, rows_now: Option<u32>| {
         let [w, h] = l.size();
         Shown {
@@ -114,7 +123,7 @@ fn shown(app: &StreamscanApp) -> Option<Shown> {
             turns: 0,
             scale: l.scale,
             key: l.key,
-            tiles: true,
+            tiles: point_only,
             rows_now,
             glass_mm: None,
         }
@@ -123,9 +132,10 @@ fn shown(app: &StreamscanApp) -> Option<Shown> {
         && let Some(l) = app.live_page()
     {
         let preview = app.scan_job().is_some_and(|s| s.preview);
+        let shown = live(l, Some(l.page_rows()));
         return Some(Shown {
-            tiles: !preview,
-            ..live(l, Some(l.page_rows()))
+            tiles: shown.tiles && !preview,
+            ..shown
         });
     }
     if app.showing_flatbed()
