@@ -1140,15 +1140,23 @@ fn flatbed_image_rect(gui: &mut Gui) -> egui::Rect {
     egui::Rect::from_center_size(widget.center(), size * fit)
 }
 
+impl Gui {
+    /// An app on the flatbed whose Preview was clicked and is ready.
+    fn previewed() -> Gui {
+        let mut gui = Gui::new("");
+        gui.harness.state_mut().preferences_mut().scan.source = Source::Flatbed;
+        gui.harness.step();
+        gui.click("Preview");
+        gui.until("the preview is ready", |app| {
+            !app.is_scanning() && app.flatbed_preview().is_some_and(|f| f.rendered.is_some())
+        });
+        gui
+    }
+}
+
 #[test]
 fn a_flatbed_preview_lets_the_area_be_dragged_and_the_scan_takes_only_that_area() {
-    let mut gui = Gui::new("");
-    gui.harness.state_mut().preferences_mut().scan.source = Source::Flatbed;
-    gui.harness.step();
-    gui.click("Preview");
-    gui.until("the preview is ready", |app| {
-        !app.is_scanning() && app.flatbed_preview().is_some_and(|f| f.rendered.is_some())
-    });
+    let mut gui = Gui::previewed();
     assert!(gui.app().showing_flatbed());
     assert!(gui.app().strip().pages().is_empty(), "a preview is no page");
     assert!(
@@ -1205,13 +1213,7 @@ fn a_flatbed_preview_lets_the_area_be_dragged_and_the_scan_takes_only_that_area(
 
 #[test]
 fn moving_a_slider_re_filters_the_flatbed_preview_without_the_device() {
-    let mut gui = Gui::new("");
-    gui.harness.state_mut().preferences_mut().scan.source = Source::Flatbed;
-    gui.harness.step();
-    gui.click("Preview");
-    gui.until("the preview is ready", |app| {
-        !app.is_scanning() && app.flatbed_preview().is_some_and(|f| f.rendered.is_some())
-    });
+    let mut gui = Gui::previewed();
     let request = |app: &StreamscanApp| {
         app.flatbed_preview()
             .and_then(|f| f.rendered.as_ref())
