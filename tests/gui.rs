@@ -1234,6 +1234,21 @@ fn moving_a_slider_re_filters_the_flatbed_preview_without_the_device() {
     );
 }
 
+impl Gui {
+    /// An app scanning a custom 60 x 40 mm page on the flatbed at `dpi`.
+    fn small_flatbed(dpi: u32) -> Gui {
+        let mut gui = Gui::new("");
+        let scan = &mut gui.harness.state_mut().preferences_mut().scan;
+        scan.source = Source::Flatbed;
+        scan.dpi = dpi;
+        scan.size = streamscan::transfer::PageSize::Custom {
+            width_mm: 60.0,
+            height_mm: 40.0,
+        };
+        gui
+    }
+}
+
 /// Pixels of tile textures as the frames uploaded them, by texture.
 fn tile_images(
     gui: &Gui,
@@ -1291,17 +1306,8 @@ fn assert_tile_matches(
 
 #[test]
 fn zoomed_in_the_page_is_shown_in_full_resolution_tiles_while_and_after_it_streams() {
-    let mut gui = Gui::new("");
+    let mut gui = Gui::small_flatbed(1200);
     gui.harness.input_mut().max_texture_side = Some(1024);
-    {
-        let scan = &mut gui.harness.state_mut().preferences_mut().scan;
-        scan.source = Source::Flatbed;
-        scan.dpi = 1200;
-        scan.size = streamscan::transfer::PageSize::Custom {
-            width_mm: 60.0,
-            height_mm: 40.0,
-        };
-    }
     gui.harness.step();
     gui.textures.take();
     gui.gate.hold();
@@ -1375,17 +1381,13 @@ fn zoomed_in_the_page_is_shown_in_full_resolution_tiles_while_and_after_it_strea
 
 #[test]
 fn with_a_filter_that_reshapes_pages_only_the_rendered_page_is_tiled() {
-    let mut gui = Gui::new("");
-    {
-        let scan = &mut gui.harness.state_mut().preferences_mut().scan;
-        scan.source = Source::Flatbed;
-        scan.dpi = 600;
-        scan.size = streamscan::transfer::PageSize::Custom {
-            width_mm: 60.0,
-            height_mm: 40.0,
-        };
-        scan.filter.rotation = streamscan::filter::Rotation::Cw90;
-    }
+    let mut gui = Gui::small_flatbed(600);
+    gui.harness
+        .state_mut()
+        .preferences_mut()
+        .scan
+        .filter
+        .rotation = streamscan::filter::Rotation::Cw90;
     gui.harness.step();
     gui.scan();
     // The live texture is the page as it came, unturned: tiles of the

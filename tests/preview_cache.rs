@@ -11,6 +11,27 @@ use streamscan::transfer::{ScanSettings, Source};
 use support::*;
 
 fn scan_two_pages(harness: &mut EngineHarness, device: &str, out: &std::path::Path) {
+    scan_pages(
+        harness,
+        device,
+        out,
+        2,
+        75,
+        streamscan::transfer::ColorMode::Color,
+    );
+    harness.finish(1).expect("scan succeeds");
+}
+
+/// Starts job 1: `pages` feeder pages at `dpi` in `mode`, as PNG files
+/// into `out`.
+fn scan_pages(
+    harness: &mut EngineHarness,
+    device: &str,
+    out: &std::path::Path,
+    pages: u32,
+    dpi: u32,
+    mode: streamscan::transfer::ColorMode,
+) {
     let pattern =
         OutputPattern::parse(&out.join("p-{n}.png").display().to_string()).expect("pattern");
     harness.send(Command::Scan {
@@ -18,8 +39,9 @@ fn scan_two_pages(harness: &mut EngineHarness, device: &str, out: &std::path::Pa
         device: device.to_string(),
         settings: ScanSettings {
             source: Source::Feeder,
-            dpi: 75,
-            pages: 2,
+            dpi,
+            mode,
+            pages,
             ..Default::default()
         },
         output: OutputTarget::Files {
@@ -28,7 +50,6 @@ fn scan_two_pages(harness: &mut EngineHarness, device: &str, out: &std::path::Pa
         },
         interactive: false,
     });
-    harness.finish(1).expect("scan succeeds");
 }
 
 #[test]
@@ -131,26 +152,16 @@ fn cached_pages_export_again_with_edits_and_can_be_forgotten() {
     assert!(harness.engine.cached_pages().is_empty());
 }
 
-/// Scans `pages` 150 dpi gray feeder pages as PNG files into `out` (job 1).
+/// Starts job 1: `pages` 150 dpi gray feeder pages as PNG files into `out`.
 fn scan_gray(harness: &mut EngineHarness, device: &str, out: &std::path::Path, pages: u32) {
-    let pattern =
-        OutputPattern::parse(&out.join("p-{n}.png").display().to_string()).expect("pattern");
-    harness.send(Command::Scan {
-        job: 1,
-        device: device.to_string(),
-        settings: ScanSettings {
-            source: Source::Feeder,
-            dpi: 150,
-            mode: streamscan::transfer::ColorMode::Gray,
-            pages,
-            ..Default::default()
-        },
-        output: OutputTarget::Files {
-            pattern,
-            overwrite: false,
-        },
-        interactive: false,
-    });
+    scan_pages(
+        harness,
+        device,
+        out,
+        pages,
+        150,
+        streamscan::transfer::ColorMode::Gray,
+    );
 }
 
 fn tile(

@@ -242,6 +242,40 @@ pub struct RenderedView {
     pub texture: egui::TextureHandle,
 }
 
+impl RenderedView {
+    /// Shows `preview` (the answer to `request` for `key`), reusing the
+    /// texture of `old` when there is one.
+    fn show(
+        ctx: &egui::Context,
+        old: Option<RenderedView>,
+        name: &str,
+        key: PageKey,
+        request: u64,
+        preview: &crate::engine::RenderedPreview,
+    ) -> RenderedView {
+        let image = egui::ColorImage::from_rgb(
+            [preview.width as usize, preview.height as usize],
+            &preview.rgb,
+        );
+        let sum: u64 = preview.rgb.iter().map(|&v| u64::from(v)).sum();
+        let texture = match old {
+            Some(mut old) => {
+                old.texture.set(image, egui::TextureOptions::LINEAR);
+                old.texture
+            }
+            None => ctx.load_texture(name, image, egui::TextureOptions::LINEAR),
+        };
+        RenderedView {
+            key,
+            request,
+            mean_luma: sum as f32 / preview.rgb.len().max(1) as f32,
+            blank: preview.blank,
+            scale: preview.scale,
+            texture,
+        }
+    }
+}
+
 /// The last flatbed preview: a quick low-resolution scan of the glass on
 /// which the person drags the area to scan.
 pub struct FlatbedPreview {
@@ -1541,31 +1575,15 @@ impl StreamscanApp {
                     && flatbed.key == key
                     && preview.width > 0
                 {
-                    let image = egui::ColorImage::from_rgb(
-                        [preview.width as usize, preview.height as usize],
-                        &preview.rgb,
-                    );
-                    match &mut flatbed.rendered {
-                        Some(view) => {
-                            view.texture.set(image, egui::TextureOptions::LINEAR);
-                            view.request = request;
-                            view.scale = preview.scale;
-                        }
-                        None => {
-                            flatbed.rendered = Some(RenderedView {
-                                key,
-                                request,
-                                mean_luma: 0.0,
-                                blank: false,
-                                scale: preview.scale,
-                                texture: ctx.load_texture(
-                                    "flatbed-preview",
-                                    image,
-                                    egui::TextureOptions::LINEAR,
-                                ),
-                            });
-                        }
-                    }
+                    let old = flatbed.rendered.take();
+                    flatbed.rendered = Some(RenderedView::show(
+                        ctx,
+                        old,
+                        "flatbed-preview",
+                        key,
+                        request,
+                        &preview,
+                    ));
                 }
             }
             Event::PreviewRendered {
@@ -1578,31 +1596,15 @@ impl StreamscanApp {
                 }
                 match result {
                     Ok(preview) if preview.width > 0 => {
-                        let image = egui::ColorImage::from_rgb(
-                            [preview.width as usize, preview.height as usize],
-                            &preview.rgb,
-                        );
-                        let sum: u64 = preview.rgb.iter().map(|&v| u64::from(v)).sum();
-                        let mean_luma = sum as f32 / preview.rgb.len().max(1) as f32;
-                        let texture = match self.rendered.take() {
-                            Some(mut old) => {
-                                old.texture.set(image, egui::TextureOptions::LINEAR);
-                                old.texture
-                            }
-                            None => ctx.load_texture(
-                                "rendered-page",
-                                image,
-                                egui::TextureOptions::LINEAR,
-                            ),
-                        };
-                        self.rendered = Some(RenderedView {
+                        let old = self.rendered.take();
+                        self.rendered = Some(RenderedView::show(
+                            ctx,
+                            old,
+                            "rendered-page",
                             key,
                             request,
-                            mean_luma,
-                            blank: preview.blank,
-                            scale: preview.scale,
-                            texture,
-                        });
+                            &preview,
+                        ));
                     }
                     Ok(_) => {
                         self.status = format!("Page {} would be dropped as blank", key.page);

@@ -304,16 +304,7 @@ impl Worker {
             // Only the observed rows matter: the cheapest encoder, and
             // nothing that needs the whole page.
             settings.format = crate::output::FileFormat::Pnm;
-            settings.filter = crate::filter::FilterSettings {
-                rotation: crate::filter::Rotation::None,
-                rotate_back: false,
-                deskew: false,
-                autocrop: false,
-                threshold: None,
-                blank: None,
-                despeckle: false,
-                ..settings.filter
-            };
+            settings.filter = settings.filter.point_only();
         }
         let document = match &output {
             OutputTarget::Document { path, .. } => Some(path.clone()),

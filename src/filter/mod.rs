@@ -139,6 +139,17 @@ impl Default for FilterSettings {
 }
 
 impl FilterSettings {
+    /// Only the lookup-table part of these settings (brightness, contrast,
+    /// gamma); everything else neutral. A flatbed preview runs with it.
+    pub fn point_only(&self) -> FilterSettings {
+        FilterSettings {
+            brightness: self.brightness,
+            contrast: self.contrast,
+            gamma: self.gamma,
+            ..FilterSettings::default()
+        }
+    }
+
     /// True when the filter changes no pixel (bytes pass through).
     pub fn is_neutral(&self) -> bool {
         self.brightness == 0

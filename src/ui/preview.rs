@@ -183,16 +183,6 @@ fn shown(app: &StreamscanApp) -> Option<Shown> {
     app.live_page().map(|l| live(l, None))
 }
 
-fn area_text(area: Option<ScanArea>) -> String {
-    match area {
-        Some(a) => format!(
-            "Scan area {:.0} × {:.0} mm at {:.0}, {:.0} mm",
-            a.width_mm, a.height_mm, a.x_mm, a.y_mm
-        ),
-        None => String::from("Scan area: the whole page (drag on the preview to choose one)"),
-    }
-}
-
 fn header_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     ui.horizontal(|ui| {
         ui.heading("Live preview");
@@ -216,7 +206,7 @@ fn header_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             return;
         }
         if app.showing_flatbed() {
-            ui.weak(area_text(app.scan_area()));
+            ui.weak(super::settings::area_text(app.scan_area()));
             if ui
                 .add_enabled(app.scan_area().is_some(), egui::Button::new("Whole page"))
                 .on_hover_text("Scan the whole page again")

@@ -51,6 +51,17 @@ fn format_label(format: FileFormat) -> &'static str {
     }
 }
 
+/// The scan area in words.
+pub(super) fn area_text(area: Option<ScanArea>) -> String {
+    match area {
+        Some(a) => format!(
+            "Scan area {:.0} × {:.0} mm at {:.0}, {:.0} mm",
+            a.width_mm, a.height_mm, a.x_mm, a.y_mm
+        ),
+        None => String::from("Scan area: the whole page (Preview to choose one)"),
+    }
+}
+
 /// A rough size of one page in `format`, in bytes.
 pub fn expected_page_bytes(
     size: PageSize,
@@ -185,13 +196,7 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         }
         if scan.source == Source::Flatbed {
             ui.horizontal(|ui| {
-                match scan.area {
-                    Some(a) => ui.label(format!(
-                        "Area {:.0} × {:.0} mm at {:.0}, {:.0}",
-                        a.width_mm, a.height_mm, a.x_mm, a.y_mm
-                    )),
-                    None => ui.weak("Area: the whole page (Preview to choose one)"),
-                };
+                ui.label(area_text(scan.area));
                 if scan.area.is_some()
                     && ui
                         .small_button("Clear area")
