@@ -46,5 +46,6 @@ pub mod engine;
 pub mod filter;
 pub mod output;
 pub mod raster;
+pub mod stream;
 pub mod transfer;
 pub mod ui;

@@ -12,7 +12,7 @@
 use super::FilterSettings;
 use super::pipeline::{PageReport, point_page, process_page};
 use crate::raster::{Page, PageHeader, PixelFormat, gray_row, rgb_row};
-use crate::transfer::Side;
+use crate::stream::Side;
 use std::collections::VecDeque;
 use std::fs;
 use std::io;

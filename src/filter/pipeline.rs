@@ -14,9 +14,8 @@ use super::ops::{
     BlankVerdict, PointLut, despeckle, detect_blank, rotate, threshold_row, to_black_and_white,
 };
 use super::{BlankAction, FilterSettings, Rotation, Threshold};
-use crate::output::{FileFormat, PageEncoder};
 use crate::raster::{Band, Page, PageHeader, PixelFormat};
-use crate::transfer::{Destination, Side};
+use crate::stream::{Destination, FileFormat, PageEncoder, Side};
 use std::io;
 
 /// Largest speck (in pixels at 300 dpi) that despeckling removes.

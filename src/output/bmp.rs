@@ -13,7 +13,7 @@ use super::common::{
 };
 use super::{EncodeOptions, FileFormat};
 use crate::raster::{PageHeader, PixelFormat};
-use crate::transfer::Destination;
+use crate::stream::Destination;
 use std::io::{self, Write};
 
 /// Bytes before the palette: file header (14) + `BITMAPINFOHEADER` (40).

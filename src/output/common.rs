@@ -8,7 +8,7 @@
 
 use super::{FileFormat, PageEncoder};
 use crate::raster::{Band, PageHeader, PixelFormat};
-use crate::transfer::Destination;
+use crate::stream::Destination;
 use std::io::{self, Seek, SeekFrom, Write};
 
 /// An `InvalidInput` error with `message`.
@@ -373,19 +373,19 @@ impl<W: RowWriter> PageEncoder for SinglePage<W> {
 /// the field `$field` (itself a `PageEncoder`).
 macro_rules! forward_page_encoder {
     ($ty:ty, $field:ident) => {
-        impl $crate::output::PageEncoder for $ty {
+        impl $crate::stream::PageEncoder for $ty {
             fn begin_page(&mut self, header: &$crate::raster::PageHeader) -> ::std::io::Result<()> {
                 self.$field.begin_page(header)
             }
             fn write_band(&mut self, band: &$crate::raster::Band) -> ::std::io::Result<()> {
                 self.$field.write_band(band)
             }
-            fn accepts_encoded(&self, format: $crate::output::FileFormat) -> bool {
+            fn accepts_encoded(&self, format: $crate::stream::FileFormat) -> bool {
                 self.$field.accepts_encoded(format)
             }
             fn begin_encoded(
                 &mut self,
-                format: $crate::output::FileFormat,
+                format: $crate::stream::FileFormat,
                 header: Option<&$crate::raster::PageHeader>,
             ) -> ::std::io::Result<()> {
                 self.$field.begin_encoded(format, header)
@@ -405,10 +405,10 @@ macro_rules! forward_page_encoder {
             fn pages(&self) -> u32 {
                 self.$field.pages()
             }
-            fn destination(&mut self) -> &mut dyn $crate::transfer::Destination {
+            fn destination(&mut self) -> &mut dyn $crate::stream::Destination {
                 self.$field.destination()
             }
-            fn into_destination(self: Box<Self>) -> Box<dyn $crate::transfer::Destination> {
+            fn into_destination(self: Box<Self>) -> Box<dyn $crate::stream::Destination> {
                 Box::new(self.$field).into_destination()
             }
         }

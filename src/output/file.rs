@@ -9,7 +9,7 @@
 //!
 //! This is the only place in `output` that touches the file system.
 
-use crate::transfer::Destination;
+use crate::stream::Destination;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@ use super::common::{
 };
 use super::{EncodeOptions, FileFormat};
 use crate::raster::{PageHeader, PixelFormat};
-use crate::transfer::Destination;
+use crate::stream::Destination;
 use std::io::{self, Write};
 
 /// Writes one page as a JPEG file (or copies a JPEG the device encoded).

@@ -28,9 +28,7 @@ pub use png::PngEncoder;
 pub use pnm::PnmEncoder;
 pub use tiff::TiffEncoder;
 
-use crate::raster::{Band, PageHeader};
-use crate::transfer::Destination;
-use serde::{Deserialize, Serialize};
+pub use crate::stream::{Destination, EncodeOptions, FileFormat, PageEncoder};
 use std::io;
 
 /// An encoder writing one page of `format` into `dest`.
@@ -76,152 +74,10 @@ pub fn document_encoder(
     }
 }
 
-/// File formats Streamscan writes (`WIA_IPA_FORMAT`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum FileFormat {
-    /// PNG (lossless).
-    #[default]
-    Png,
-    /// JPEG (lossy, quality setting).
-    Jpeg,
-    /// TIFF (one page, or a multipage document).
-    Tiff,
-    /// Windows bitmap.
-    Bmp,
-    /// Portable anymap (PBM / PGM / PPM by colour mode).
-    Pnm,
-    /// PDF (a multipage document).
-    Pdf,
-}
-
-impl FileFormat {
-    /// Every format, in the order the CLI lists them.
-    pub const ALL: [FileFormat; 6] = [
-        FileFormat::Png,
-        FileFormat::Jpeg,
-        FileFormat::Tiff,
-        FileFormat::Pdf,
-        FileFormat::Bmp,
-        FileFormat::Pnm,
-    ];
-
-    /// The usual file extension, without the dot.
-    pub fn extension(self) -> &'static str {
-        match self {
-            FileFormat::Png => "png",
-            FileFormat::Jpeg => "jpg",
-            FileFormat::Tiff => "tiff",
-            FileFormat::Bmp => "bmp",
-            FileFormat::Pnm => "pnm",
-            FileFormat::Pdf => "pdf",
-        }
-    }
-
-    /// The CLI name (`png`, `jpeg`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            FileFormat::Jpeg => "jpeg",
-            other => other.extension(),
-        }
-    }
-
-    /// Parses a CLI name or a file extension (case-insensitive).
-    pub fn from_name(name: &str) -> Option<FileFormat> {
-        match name.to_ascii_lowercase().as_str() {
-            "png" => Some(FileFormat::Png),
-            "jpg" | "jpeg" => Some(FileFormat::Jpeg),
-            "tif" | "tiff" => Some(FileFormat::Tiff),
-            "bmp" => Some(FileFormat::Bmp),
-            "pnm" | "ppm" | "pgm" | "pbm" => Some(FileFormat::Pnm),
-            "pdf" => Some(FileFormat::Pdf),
-            _ => None,
-        }
-    }
-
-    /// True for formats that can hold several pages in one stream.
-    pub fn is_multipage(self) -> bool {
-        matches!(self, FileFormat::Tiff | FileFormat::Pdf)
-    }
-
-    /// The MIME type.
-    pub fn mime(self) -> &'static str {
-        match self {
-            FileFormat::Png => "image/png",
-            FileFormat::Jpeg => "image/jpeg",
-            FileFormat::Tiff => "image/tiff",
-            FileFormat::Bmp => "image/bmp",
-            FileFormat::Pnm => "image/x-portable-anymap",
-            FileFormat::Pdf => "application/pdf",
-        }
-    }
-}
-
-/// Encoder settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EncodeOptions {
-    /// JPEG quality, 1..=100 (also used for colour/gray pages inside PDF).
-    pub quality: u8,
-}
-
-impl Default for EncodeOptions {
-    fn default() -> Self {
-        EncodeOptions { quality: 85 }
-    }
-}
-
-/// Writes pages into one destination stream.
-///
-/// Call order for each page: `begin_page` (raw rows) or `begin_encoded`
-/// (an already encoded image), then `write_band`s (rows in order, top to
-/// bottom) or `write_encoded` chunks, then `end_page` (the page is complete
-/// and fully written to the stream) or `abandon_page` (the stream is put
-/// back exactly as it was before the page began). After the last page:
-/// `finish` (a multipage document writes its trailer; with zero pages it
-/// still produces a valid, empty-of-pages result or reports an error).
-/// A single-page encoder takes exactly one page.
-pub trait PageEncoder: Send {
-    /// Starts a page of raw rows described by `header` (height may be
-    /// unknown: then the encoder patches its header at `end_page`).
-    fn begin_page(&mut self, header: &PageHeader) -> io::Result<()>;
-
-    /// Writes the next rows of the current page.
-    fn write_band(&mut self, band: &Band) -> io::Result<()>;
-
-    /// True when the encoder can take a page already encoded as `format`
-    /// without decoding it (a JPEG into a JPEG file, or into a PDF).
-    fn accepts_encoded(&self, format: FileFormat) -> bool;
-
-    /// Starts a page that arrives encoded as `format` (only when
-    /// [`PageEncoder::accepts_encoded`] said yes).
-    fn begin_encoded(&mut self, format: FileFormat, header: Option<&PageHeader>) -> io::Result<()>;
-
-    /// Writes the next bytes of an encoded page.
-    fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()>;
-
-    /// Completes the current page.
-    fn end_page(&mut self) -> io::Result<()>;
-
-    /// Drops the current page, restoring the stream to where it began.
-    fn abandon_page(&mut self) -> io::Result<()>;
-
-    /// Finalises the stream after the last page.
-    fn finish(&mut self) -> io::Result<()>;
-
-    /// Pages completed so far.
-    fn pages(&self) -> u32;
-
-    /// The stream written to.
-    fn destination(&mut self) -> &mut dyn Destination;
-
-    /// Gives the stream back (after `finish`).
-    fn into_destination(self: Box<Self>) -> Box<dyn Destination>;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raster::PixelFormat;
+    use crate::raster::{PageHeader, PixelFormat};
     use test_support::{FullDisk, SharedDest, pattern_page, write_page};
 
     #[test]

@@ -21,7 +21,7 @@ use super::common::{RowProgress, Sink, check_header, invalid_data, invalid_input
 use super::jpeg::{encode_jpeg, page_buffer};
 use super::{EncodeOptions, FileFormat, PageEncoder};
 use crate::raster::{Band, PageHeader, PixelFormat};
-use crate::transfer::Destination;
+use crate::stream::Destination;
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use std::io::{self, Write};

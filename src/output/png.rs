@@ -11,7 +11,7 @@
 use super::common::{RowWriter, SinglePage, Sink, forward_page_encoder, invert_into};
 use super::{EncodeOptions, FileFormat};
 use crate::raster::{PageHeader, PixelFormat};
-use crate::transfer::Destination;
+use crate::stream::Destination;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 

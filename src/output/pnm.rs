@@ -11,7 +11,7 @@
 use super::common::{RowWriter, SinglePage, Sink, forward_page_encoder};
 use super::{EncodeOptions, FileFormat};
 use crate::raster::{PageHeader, PixelFormat};
-use crate::transfer::Destination;
+use crate::stream::Destination;
 use std::io::{self, Write};
 
 /// Width of the height field reserved when the height is unknown: enough

@@ -3,7 +3,7 @@
 
 use super::PageEncoder;
 use crate::raster::{Band, Page, PageHeader, PixelFormat};
-use crate::transfer::Destination;
+use crate::stream::Destination;
 use std::io::{self, Cursor, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
 

@@ -14,7 +14,7 @@
 use super::common::{RowProgress, Sink, check_header, invalid_input, out_of_order};
 use super::{EncodeOptions, FileFormat, PageEncoder};
 use crate::raster::{Band, PageHeader, PixelFormat};
-use crate::transfer::Destination;
+use crate::stream::Destination;
 use flate2::{Compress, Compression, FlushCompress, Status};
 use std::io::{self, Write};
 

@@ -3,29 +3,8 @@
 //! themselves, and the application's device-status handler.
 
 use super::codes::{MessageKind, StatusCode};
+pub use crate::stream::{Destination, MemoryDestination, Side};
 use serde::{Deserialize, Serialize};
-use std::io::{self, Seek, Write};
-
-/// Which side of a sheet a page is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    /// The front side (or the only side: flatbed, simplex feeder).
-    #[default]
-    Front,
-    /// The back side of a duplex sheet.
-    Back,
-}
-
-impl Side {
-    /// `front` or `back`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Front => "front",
-            Side::Back => "back",
-        }
-    }
-}
 
 /// A message the transfer layer sends to the application's callback
 /// (`WiaTransferParams`).
@@ -52,77 +31,6 @@ pub enum Flow {
     Continue,
     /// Cancel the whole job.
     Cancel,
-}
-
-/// A stream the application offers to receive one page (or one multipage
-/// document).
-///
-/// Only the transfer layer writes and seeks it while the page flows. When
-/// the page is complete the layer calls [`Destination::complete`] and then
-/// sends END_OF_STREAM; when the page is abandoned (cancel, fault, blank page
-/// dropped) it calls [`Destination::discard`] instead and sends no
-/// END_OF_STREAM.
-pub trait Destination: Write + Seek + Send {
-    /// Truncates or extends the stream to `len` bytes.
-    fn set_len(&mut self, len: u64) -> io::Result<()>;
-
-    /// The stream holds a complete page or document: make it permanent
-    /// (e.g. rename a temporary file to its final name).
-    fn complete(&mut self) -> io::Result<()>;
-
-    /// The stream's content is abandoned: remove every trace of it.
-    fn discard(&mut self);
-
-    /// Where the stream ended up (a path), for reports.
-    fn describe(&self) -> String {
-        String::from("stream")
-    }
-}
-
-/// An in-memory destination, for tests and for previews.
-#[derive(Debug, Default)]
-pub struct MemoryDestination {
-    /// The bytes written so far.
-    pub cursor: io::Cursor<Vec<u8>>,
-    /// Set by [`Destination::complete`].
-    pub completed: bool,
-    /// Set by [`Destination::discard`].
-    pub discarded: bool,
-}
-
-impl Write for MemoryDestination {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.cursor.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Seek for MemoryDestination {
-    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
-        self.cursor.seek(pos)
-    }
-}
-
-impl Destination for MemoryDestination {
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        let len = usize::try_from(len).map_err(|_| io::Error::other("length too large"))?;
-        self.cursor.get_mut().resize(len, 0);
-        Ok(())
-    }
-    fn complete(&mut self) -> io::Result<()> {
-        self.completed = true;
-        Ok(())
-    }
-    fn discard(&mut self) {
-        self.discarded = true;
-        self.cursor.get_mut().clear();
-        self.cursor.set_position(0);
-    }
-    fn describe(&self) -> String {
-        String::from("memory")
-    }
 }
 
 /// What the layer asks for before the first byte of a page

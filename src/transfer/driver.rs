@@ -17,8 +17,8 @@ use super::codes::{ItemFlags, StatusCode};
 use super::item::{Item, ItemArea};
 use super::settings::{ColorMode, PageSize, ScanSettings, Source};
 use crate::clock::{CancelToken, SharedClock};
-use crate::output::FileFormat;
 use crate::raster::{Band, PageHeader};
+use crate::stream::FileFormat;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -30,8 +30,8 @@ use super::item::Item;
 use super::settings::{ScanSettings, Source};
 use super::{Outcome, Transfer, TransferError};
 use crate::clock::CancelToken;
-use crate::output::FileFormat;
 use crate::raster::{Band, PageHeader, PixelFormat};
+use crate::stream::FileFormat;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -1,8 +1,8 @@
 //! Typed scan settings. Each field names the WIA property it stands for.
 
 use crate::filter::FilterSettings;
-use crate::output::FileFormat;
 use crate::raster::PixelFormat;
+use crate::stream::FileFormat;
 use serde::{Deserialize, Serialize};
 
 /// Which part of the scanner the paper comes from

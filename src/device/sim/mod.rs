@@ -21,13 +21,13 @@ pub mod storage;
 
 pub use options::{Fault, SimOptions, Speed};
 
-use crate::filter::geometry::{DetectedRegion, Rect, crop, extract_region};
-use crate::output::FileFormat;
+use crate::raster::geometry::{Rect, crop, straighten};
 use crate::raster::{Page, PageHeader};
+use crate::stream::{FileFormat, Side};
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, DeviceInfo, DeviceKind,
     Driver, DriverError, Interrupted, Item, ItemArea, ItemFlags, PageData, PageGo, PageSize,
-    PageStart, ScanArea, ScanSettings, Side, Source, StatusCode, StatusOutcome, UploadSource,
+    PageStart, ScanArea, ScanSettings, Source, StatusCode, StatusOutcome, UploadSource,
 };
 use render::{PageSpec, RenderedPage, render_page};
 use std::io::Read;
@@ -420,14 +420,29 @@ impl SimDriver {
                 PageGo::Skip => continue,
                 PageGo::Cancel => return Ok(AcquireEnd::Cancelled),
             }
-            let region = DetectedRegion {
-                x: area.x_mm * px_x,
-                y: area.y_mm * px_x,
-                width: area.width_mm * px_x,
-                height: area.height_mm * px_x,
-                angle_deg: area.angle_deg,
+            // The region's sides are limited to the scene's diagonal, so a
+            // nonsensical request cannot exhaust memory.
+            let diagonal = f64::from(scene.header.width).hypot(f64::from(scene.height()));
+            let side = |mm: f64| (mm * px_x).round().clamp(1.0, diagonal.max(1.0)) as u32;
+            let values = [
+                area.x_mm,
+                area.y_mm,
+                area.width_mm,
+                area.height_mm,
+                area.angle_deg,
+            ];
+            let page = if values.iter().all(|v| v.is_finite()) {
+                straighten(
+                    &scene,
+                    area.x_mm * px_x,
+                    area.y_mm * px_x,
+                    side(area.width_mm),
+                    side(area.height_mm),
+                    area.angle_deg,
+                )
+            } else {
+                crop(&scene, Rect::default())
             };
-            let page = extract_region(&scene, &region);
             if page.height() == 0 || page.header.width == 0 {
                 return Err(Stop::Error(DriverError::InvalidSetting(format!(
                     "{} is empty",

@@ -21,7 +21,7 @@
 //! mixed orientations on one page (the dominant one wins).
 
 use super::plane::{self, Plane};
-use super::resample::{Affine, resample};
+use crate::raster::resample::{Affine, resample};
 use crate::raster::{Page, PixelFormat};
 
 /// Resolution the detection works at (at most; the page is box-reduced by

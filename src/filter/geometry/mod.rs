@@ -32,9 +32,9 @@ mod crop;
 mod deskew;
 mod hull;
 mod plane;
-mod resample;
 mod segment;
 
-pub use crop::{Rect, StandardSize, crop, detect_paper, snap_to_standard};
+pub use crate::raster::geometry::{Rect, crop};
+pub use crop::{StandardSize, detect_paper, snap_to_standard};
 pub use deskew::{deskew, detect_skew, paper_colour, rotate_by};
 pub use segment::{DetectedRegion, detect_regions, extract_region};

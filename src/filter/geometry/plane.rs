@@ -6,7 +6,7 @@
 //! resolution of its own, only the reduction factors that relate it to the
 //! page it was made from.
 
-use crate::raster::{Page, PageHeader, PixelFormat};
+use crate::raster::{Page, PixelFormat};
 
 /// An 8-bit gray image, row after row, without padding.
 #[derive(Debug, Clone)]
@@ -124,10 +124,7 @@ pub(crate) fn reduced_by(page: &Page, fx: usize, fy: usize) -> Plane {
     }
 }
 
-/// Luma of an sRGB colour with the weights the rest of the crate uses.
-pub(crate) fn luma(rgb: [u8; 3]) -> u8 {
-    ((u32::from(rgb[0]) * 299 + u32::from(rgb[1]) * 587 + u32::from(rgb[2]) * 114) / 1000) as u8
-}
+pub(crate) use crate::raster::luma;
 
 /// The value below which a fraction `q` (0..=1) of the histogram's samples
 /// lie: the smallest `v` with at least `q * total` samples at or below it.
@@ -174,43 +171,7 @@ pub(crate) fn otsu(hist: &[u32; 256]) -> u8 {
     best_t
 }
 
-/// `page` itself when it is Rgb8 or Gray8, otherwise (black and white) a
-/// gray copy, so resampling code only meets 8-bit samples.
-pub(crate) fn eight_bit(page: &Page) -> std::borrow::Cow<'_, Page> {
-    match page.header.format {
-        PixelFormat::Rgb8 | PixelFormat::Gray8 => std::borrow::Cow::Borrowed(page),
-        PixelFormat::Bw1 => std::borrow::Cow::Owned(page.to_gray()),
-    }
-}
-
-/// A black-and-white page from a gray one: values below 128 become black
-/// (bit set), rows padded with white (clear) bits.
-pub(crate) fn threshold_to_bw(gray: &Page) -> Page {
-    let width = gray.header.width as usize;
-    let height = gray.height() as usize;
-    let header = PageHeader {
-        format: PixelFormat::Bw1,
-        ..gray.header
-    };
-    let row_bytes = header.row_bytes();
-    let mut data = vec![0u8; row_bytes * height];
-    if width > 0 {
-        for (src, dst) in gray
-            .data
-            .chunks_exact(width)
-            .zip(data.chunks_exact_mut(row_bytes.max(1)))
-        {
-            for (byte, pixels) in dst.iter_mut().zip(src.chunks(8)) {
-                for (k, &v) in pixels.iter().enumerate() {
-                    if v < 128 {
-                        *byte |= 0x80 >> k;
-                    }
-                }
-            }
-        }
-    }
-    Page { header, data }
-}
+pub(crate) use crate::raster::geometry::{eight_bit, threshold_to_bw};
 
 /// One 4-connected component of a mask: its pixel count and bounding box
 /// (inclusive).

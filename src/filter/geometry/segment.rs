@@ -17,9 +17,8 @@
 
 use super::hull::{self, Point};
 use super::plane::{self, Plane, luma_at};
-use super::resample::{Affine, resample};
 use super::{Rect, crop};
-use crate::raster::{Page, PixelFormat};
+use crate::raster::Page;
 
 /// Resolution segmentation works at (at most).
 const SEGMENT_DPI: u32 = 75;
@@ -275,18 +274,20 @@ pub fn extract_region(page: &Page, region: &DetectedRegion) -> Page {
         .max(1.0);
     let width = region.width.round().clamp(1.0, diagonal);
     let height = region.height.round().clamp(1.0, diagonal);
-    let map = Affine::straighten(region.x, region.y, width, height, region.angle_deg);
-    let source = plane::eight_bit(page);
-    let out = resample(&source, width as u32, height as u32, &map, [255; 3]);
-    match page.header.format {
-        PixelFormat::Bw1 => plane::threshold_to_bw(&out),
-        PixelFormat::Rgb8 | PixelFormat::Gray8 => out,
-    }
+    crate::raster::geometry::straighten(
+        page,
+        region.x,
+        region.y,
+        width as u32,
+        height as u32,
+        region.angle_deg,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::raster::PixelFormat;
 
     fn region(x: f64, y: f64) -> DetectedRegion {
         DetectedRegion {

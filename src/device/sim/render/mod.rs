@@ -34,7 +34,7 @@ mod words;
 pub use strip::{IndexStrip, decode_index_strip};
 
 use crate::raster::Page;
-use crate::transfer::callback::Side;
+use crate::stream::Side;
 use crate::transfer::settings::{ColorMode, mm_to_pixels};
 use canvas::{Canvas, Rgb};
 use rng::{Rng, Stream, page_seed};

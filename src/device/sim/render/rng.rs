@@ -6,7 +6,7 @@
 //! for layout choices, pseudo-text and sensor noise. It is not meant for
 //! anything security related.
 
-use crate::transfer::callback::Side;
+use crate::stream::Side;
 
 /// Golden-ratio increment used by SplitMix64.
 const STEP: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -23,7 +23,7 @@
 
 use super::canvas::{Canvas, Rect, Rgb};
 use crate::raster::{Page, gray_row};
-use crate::transfer::callback::Side;
+use crate::stream::Side;
 
 /// Start guard modules (true = black).
 const START_GUARD: [bool; 6] = [true, true, true, false, true, false];

@@ -106,7 +106,7 @@ pub(crate) fn resample(src: &Page, width: u32, height: u32, map: &Affine, fill: 
     }
     let fill_bytes: Vec<u8> = match format {
         PixelFormat::Rgb8 => fill.to_vec(),
-        _ => vec![super::plane::luma(fill)],
+        _ => vec![super::luma(fill)],
     };
     let source = Source {
         data: &src.data,

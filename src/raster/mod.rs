@@ -4,6 +4,9 @@
 //! [`Band`]s) or as an already encoded image. This module only describes raw
 //! rows; it does no I/O and knows nothing about files or devices.
 
+pub mod geometry;
+pub(crate) mod resample;
+
 use serde::{Deserialize, Serialize};
 
 /// How one pixel is stored in a row.
@@ -182,9 +185,11 @@ impl Page {
 pub fn gray_row(format: PixelFormat, row: &[u8], width: usize, out: &mut Vec<u8>) {
     match format {
         PixelFormat::Gray8 => out.extend_from_slice(&row[..width]),
-        PixelFormat::Rgb8 => out.extend(row.chunks_exact(3).take(width).map(|p| {
-            ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8
-        })),
+        PixelFormat::Rgb8 => out.extend(
+            row.chunks_exact(3)
+                .take(width)
+                .map(|p| luma([p[0], p[1], p[2]])),
+        ),
         PixelFormat::Bw1 => out.extend((0..width).map(|x| {
             if row[x / 8] & (0x80 >> (x % 8)) != 0 {
                 0
@@ -215,6 +220,11 @@ pub fn rgb_row(format: PixelFormat, row: &[u8], width: usize, out: &mut Vec<u8>)
             }
         }
     }
+}
+
+/// Luma of an sRGB colour with the weights the rest of the crate uses.
+pub fn luma(rgb: [u8; 3]) -> u8 {
+    ((u32::from(rgb[0]) * 299 + u32::from(rgb[1]) * 587 + u32::from(rgb[2]) * 114) / 1000) as u8
 }
 
 #[cfg(test)]
