@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamscan::app::{AppOptions, ScriptedDialogs, StreamscanApp};
 use streamscan::engine::EngineConfig;
-use streamscan::transfer::{ColorMode, DeviceInfo, DeviceKind, PageSize, Source};
+use streamscan::transfer::{ColorMode, PageSize, Source};
 
 /// One frame at 60 Hz.
 const FRAME: Duration = Duration::from_micros(16_667);
@@ -104,12 +104,7 @@ fn main() {
             ..EngineConfig::default()
         },
         data_dir: root.path().join("data"),
-        devices: Some(vec![DeviceInfo {
-            id: device.clone(),
-            name: String::from("Virtual Scanner"),
-            kind: DeviceKind::Virtual,
-        }]),
-        device: None,
+        device: Some(device.clone()),
         dialogs: Arc::new(ScriptedDialogs::default()),
         on_event: None,
     };

@@ -237,6 +237,19 @@ fn devices_as_json_parse() {
     let table = fx.run(&["devices"]);
     table.expect(0);
     assert!(table.stdout.contains("sim"), "{}", table.stdout);
+    let quick = fx.run(&["devices", "--timeout", "1500ms"]);
+    quick.expect(0);
+    assert!(quick.stdout.contains("virtual"), "{}", quick.stdout);
+}
+
+#[test]
+fn a_bad_discovery_timeout_is_refused() {
+    let fx = Fixture::new();
+    for bad in ["soon", "5h", "1.5.2s", "99m"] {
+        let run = fx.run(&["devices", "--timeout", bad]);
+        run.expect(2);
+        assert!(run.stderr.contains("--timeout"), "{bad}: {}", run.stderr);
+    }
 }
 
 // ---------------------------------------------------------------- scans

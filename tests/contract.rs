@@ -14,8 +14,8 @@ use streamscan::clock::{CancelToken, Clock, VirtualClock};
 use streamscan::output::FileFormat;
 use streamscan::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use streamscan::transfer::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceKind, DeviceStatus,
-    Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData, PageGo, PageStart,
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
+    DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData, PageGo, PageStart,
     ScanSettings, Side, Source, StatusAnswer, StatusCode, StatusHandler, TraceEvent, Transfer,
     TransferOptions, check,
 };
@@ -1255,7 +1255,7 @@ impl Driver for JpegDevice {
         DeviceInfo {
             id: "test:jpeg".into(),
             name: "JPEG device".into(),
-            kind: DeviceKind::Network,
+            kind: String::from("network"),
         }
     }
     fn items(&self) -> Item {

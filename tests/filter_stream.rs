@@ -24,10 +24,10 @@ use streamscan::output::{FileFormat, OutputPattern};
 use streamscan::raster::{Band, Page, PageHeader, PixelFormat};
 use streamscan::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, Destination, DeviceInfo,
-    DeviceKind, Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData,
-    PageEnd, PageGo, PageObserver, PageSize, PageStart, ScanSettings, Side, Source, StreamAnswer,
-    StreamRequest, Totals, Trace, TraceEvent, Transfer, TransferCallback, TransferError,
-    TransferMessage, TransferOptions, check,
+    Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData, PageEnd, PageGo,
+    PageObserver, PageSize, PageStart, ScanSettings, Side, Source, StreamAnswer, StreamRequest,
+    Totals, Trace, TraceEvent, Transfer, TransferCallback, TransferError, TransferMessage,
+    TransferOptions, check,
 };
 use support::*;
 
@@ -138,7 +138,7 @@ impl Driver for BandDevice {
         DeviceInfo {
             id: "test:bands".into(),
             name: "Band device".into(),
-            kind: DeviceKind::Virtual,
+            kind: String::from("virtual"),
         }
     }
     fn items(&self) -> Item {
@@ -186,7 +186,7 @@ impl Driver for EncodedDevice {
         DeviceInfo {
             id: "test:encoded".into(),
             name: "Encoded device".into(),
-            kind: DeviceKind::Network,
+            kind: String::from("network"),
         }
     }
     fn items(&self) -> Item {

@@ -13,10 +13,12 @@ use egui_kittest::{Harness, TestRenderer};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use streamscan::app::{AppOptions, PageState, ScriptedDialogs, StreamscanApp};
-use streamscan::clock::VirtualClock;
+use streamscan::clock::{CancelToken, VirtualClock};
+use streamscan::device::sim::SimBackend;
+use streamscan::device::{Backend, Registry};
 use streamscan::engine::EngineConfig;
 use streamscan::filter::PageKey;
-use streamscan::transfer::{DeviceInfo, DeviceKind, Side, Source};
+use streamscan::transfer::{DeviceInfo, Driver, DriverError, Side, Source};
 use support::{decode, read_strip};
 
 /// Most harness steps a wait may take before the test fails as hung.
@@ -133,6 +135,42 @@ fn device_id(options: &str, storage: &Path) -> String {
     id
 }
 
+/// The virtual scanner under the name "Test Scanner", whose search finds
+/// exactly the test's device: the app's only device.
+struct TestScanner {
+    id: String,
+}
+
+impl Backend for TestScanner {
+    fn prefix(&self) -> &str {
+        "sim"
+    }
+    fn parse(&self, rest: &str) -> Result<(), String> {
+        SimBackend.parse(rest)
+    }
+    fn open(&self, id: &str, rest: &str) -> Result<Box<dyn Driver>, DriverError> {
+        SimBackend.open(id, rest)
+    }
+    fn discover(
+        &self,
+        found: &mut dyn FnMut(DeviceInfo),
+        _cancel: &CancelToken,
+    ) -> Result<(), DriverError> {
+        found(self.describe(&self.id));
+        Ok(())
+    }
+    fn available_by_id(&self, _rest: &str) -> bool {
+        true
+    }
+    fn describe(&self, id: &str) -> DeviceInfo {
+        DeviceInfo {
+            id: id.to_string(),
+            name: String::from("Test Scanner"),
+            kind: String::from("virtual"),
+        }
+    }
+}
+
 fn options(root: &Path, device: &str, gate: &Arc<Gate>) -> AppOptions {
     options_with_dialogs(root, device, gate, ScriptedDialogs::default())
 }
@@ -148,15 +186,13 @@ fn options_with_dialogs(
         engine: EngineConfig {
             clock: VirtualClock::shared(),
             preview_width: 256,
+            registry: Registry::default().with(Arc::new(TestScanner {
+                id: device.to_string(),
+            })),
             ..EngineConfig::default()
         },
         data_dir: root.join("data"),
-        devices: Some(vec![DeviceInfo {
-            id: device.to_string(),
-            name: String::from("Test Scanner"),
-            kind: DeviceKind::Virtual,
-        }]),
-        device: None,
+        device: Some(device.to_string()),
         dialogs: Arc::new(dialogs),
         on_event: Some(Arc::new(move || hook.pass())),
     }
@@ -898,7 +934,13 @@ fn pages_of_a_session_that_crashed_are_offered_for_recovery() {
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| StreamscanApp::new(cc, opts));
-    harness.step();
+    // The device search shows a spinner until it ends.
+    let mut steps = 0;
+    while harness.state().searching_devices() || steps == 0 {
+        harness.step();
+        steps += 1;
+        assert!(steps < STEP_CAP, "the device search never ends");
+    }
     harness.run();
     assert_eq!(harness.state().leftovers().len(), 1);
     assert_eq!(

@@ -15,8 +15,8 @@ use streamscan::transfer::legacy::{
     BandConsumer, BandDriver, BandDriverAdapter, BandMessage, BandParameters, acquire_to_bands,
 };
 use streamscan::transfer::{
-    Capabilities, ColorMode, Destination, DeviceInfo, DeviceKind, DeviceStatus, DriverError, Flow,
-    Item, ItemFlags, MemoryDestination, MessageKind, Outcome, PageSize, ScanSettings, Side, Source,
+    Capabilities, ColorMode, Destination, DeviceInfo, DeviceStatus, DriverError, Flow, Item,
+    ItemFlags, MemoryDestination, MessageKind, Outcome, PageSize, ScanSettings, Side, Source,
     StatusAnswer, StatusCode, StatusHandler, StreamAnswer, StreamRequest, Transfer,
     TransferCallback, TransferError, TransferMessage, TransferOptions, trace,
 };
@@ -100,7 +100,7 @@ impl BandDriver for ScriptedBandDriver {
         DeviceInfo {
             id: String::from("sane:scripted"),
             name: String::from("Scripted legacy scanner"),
-            kind: DeviceKind::Sane,
+            kind: String::from("sane"),
         }
     }
 

@@ -13,6 +13,7 @@
 //! virtual clock, their own devices, a temporary data folder and scripted
 //! dialogs.
 
+pub mod devices;
 pub mod dialogs;
 pub mod live;
 pub mod prefs;
@@ -20,6 +21,7 @@ pub mod session;
 pub mod strip;
 pub mod tiles;
 
+pub use devices::{DeviceEntry, DeviceList, ListChange, Presence};
 pub use dialogs::{DialogPurpose, DialogRunner, FileDialogs, NativeDialogs, ScriptedDialogs};
 pub use live::LivePage;
 pub use prefs::{Destination, Preferences, Profile, WindowState};
@@ -27,15 +29,14 @@ pub use session::{Leftover, SessionStore};
 pub use strip::{PageState, PageStrip, StripPage};
 pub use tiles::{DrawTile, TileKey, TileStore};
 
-use crate::device;
 use crate::engine::{
     Command, Engine, EngineConfig, Event, JobId, JobSummary, OutputTarget, Progress, Stage, Waker,
 };
 use crate::filter::{FilterSettings, PageKey};
 use crate::output::{FileFormat, OutputPattern};
 use crate::transfer::{
-    Capabilities, ColorMode, DeviceInfo, DeviceStatus, Item, ItemFlags, MessageKind, Outcome,
-    PageSize, ScanArea, ScanSettings, Source, StatusAnswer, StatusCode, TransferError,
+    ColorMode, DeviceStatus, Item, MessageKind, Outcome, PageSize, ScanArea, ScanSettings, Source,
+    StatusAnswer, StatusCode, TransferError,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,8 +59,6 @@ pub struct AppOptions {
     pub engine: EngineConfig,
     /// Folder for settings (and the session's state).
     pub data_dir: PathBuf,
-    /// The devices to offer; `None`: [`device::list`].
-    pub devices: Option<Vec<DeviceInfo>>,
     /// Select this device at start (else the one used last, else the first).
     pub device: Option<String>,
     /// File dialogs.
@@ -82,49 +81,10 @@ impl AppOptions {
                 ..EngineConfig::default()
             },
             data_dir,
-            devices: None,
             device: std::env::var("STREAMSCAN_DEVICE").ok(),
             dialogs: Arc::new(NativeDialogs),
             on_event: None,
         }
-    }
-}
-
-/// A device in the list.
-#[derive(Debug, Clone)]
-pub struct DeviceEntry {
-    /// Who it is.
-    pub info: DeviceInfo,
-    /// Its item tree, once listed.
-    pub items: Option<Item>,
-    /// What it can do, once listed.
-    pub capabilities: Option<Capabilities>,
-    /// Why it could not be listed.
-    pub error: Option<String>,
-}
-
-impl DeviceEntry {
-    fn new(info: DeviceInfo) -> DeviceEntry {
-        DeviceEntry {
-            info,
-            items: None,
-            capabilities: None,
-            error: None,
-        }
-    }
-
-    /// True when the device takes uploads.
-    pub fn accepts_uploads(&self) -> bool {
-        self.capabilities.as_ref().is_some_and(|c| c.storage) || self.storage_folder().is_some()
-    }
-
-    /// The storage folder item, once listed.
-    pub fn storage_folder(&self) -> Option<&Item> {
-        self.items
-            .as_ref()?
-            .children
-            .iter()
-            .find(|i| i.flags.contains(ItemFlags::STORAGE))
     }
 }
 
@@ -347,9 +307,7 @@ pub struct StreamscanApp {
     /// Persisted settings.
     pub(crate) prefs: Preferences,
     /// The device list.
-    pub(crate) devices: Vec<DeviceEntry>,
-    /// Index of the selected device.
-    pub(crate) selected: usize,
+    pub(crate) devices: DeviceList,
     /// The scan in progress.
     pub(crate) scan: Option<ScanJob>,
     other_jobs: HashMap<JobId, OtherJob>,
@@ -450,13 +408,11 @@ impl StreamscanApp {
         let engine = Engine::start(options.engine.clone(), waker.clone());
         let prefs_path = Preferences::path_in(&options.data_dir);
         let (prefs, problem) = Preferences::load(&prefs_path);
-        let devices: Vec<DeviceEntry> = options
-            .devices
-            .clone()
-            .unwrap_or_else(device::list)
-            .into_iter()
-            .map(DeviceEntry::new)
-            .collect();
+        let devices = DeviceList::start(
+            &options.engine.registry,
+            options.device.as_deref(),
+            prefs.device.as_deref(),
+        );
         let (prepared_tx, prepared) = crossbeam_channel::unbounded();
         let mut app = StreamscanApp {
             engine,
@@ -464,7 +420,6 @@ impl StreamscanApp {
             prefs_path,
             prefs,
             devices,
-            selected: 0,
             scan: None,
             other_jobs: HashMap::new(),
             strip: PageStrip::default(),
@@ -512,38 +467,13 @@ impl StreamscanApp {
             .into_iter()
             .filter(|l| !l.pages.is_empty())
             .collect();
-        let wanted = options.device.clone().or_else(|| app.prefs.device.clone());
-        if let Some(id) = wanted {
-            match app.devices.iter().position(|d| d.info.id == id) {
-                Some(i) => app.selected = i,
-                None => {
-                    // A device named on purpose is offered even when the
-                    // list does not know it (e.g. `sim:speed=6`).
-                    if device::DeviceId::parse(&id).is_ok() {
-                        app.devices.push(DeviceEntry::new(DeviceInfo {
-                            id: id.clone(),
-                            name: String::from("Streamscan Virtual Scanner"),
-                            kind: crate::transfer::DeviceKind::Virtual,
-                        }));
-                        app.selected = app.devices.len() - 1;
-                    }
-                }
-            }
-        }
-        // Every device shows its state; the selected one fills the settings.
-        let others: Vec<String> = app
-            .devices
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != app.selected)
-            .map(|(_, d)| d.info.id.clone())
-            .collect();
-        for id in others {
+        if let Some(entry) = app.devices.selected()
+            && entry.presence == Presence::Present
+        {
+            let id = entry.info.id.clone();
             app.list_items(&id);
         }
-        if !app.devices.is_empty() {
-            app.select_device(app.selected);
-        }
+        app.engine.send(Command::Discover);
         app
     }
 
@@ -634,12 +564,17 @@ impl StreamscanApp {
 
     /// The device list.
     pub fn devices(&self) -> &[DeviceEntry] {
-        &self.devices
+        self.devices.entries()
+    }
+
+    /// True while a back end is still looking for devices.
+    pub fn searching_devices(&self) -> bool {
+        self.devices.searching()
     }
 
     /// The selected device.
     pub fn selected_device(&self) -> Option<&DeviceEntry> {
-        self.devices.get(self.selected)
+        self.devices.selected()
     }
 
     /// Scan jobs that finished with pages, oldest first.
@@ -658,15 +593,23 @@ impl StreamscanApp {
         id
     }
 
-    /// Selects device `index` and lists its items and capabilities.
+    /// Selects device `index` and lists its items and capabilities (once
+    /// it is there).
     pub fn select_device(&mut self, index: usize) {
-        let Some(entry) = self.devices.get(index) else {
+        if !self.devices.select(index) {
+            return;
+        }
+        let Some(entry) = self.devices.selected() else {
             return;
         };
-        self.selected = index;
         let id = entry.info.id.clone();
+        let present = entry.presence == Presence::Present;
         self.prefs.device = Some(id.clone());
-        self.list_items(&id);
+        if present {
+            self.list_items(&id);
+        } else {
+            self.fit_settings();
+        }
     }
 
     fn list_items(&mut self, device: &str) {
@@ -679,28 +622,37 @@ impl StreamscanApp {
         });
     }
 
-    /// Lists the devices again (the selected one stays selected).
+    /// Looks for devices again; the list keeps what it has meanwhile.
     pub fn refresh_devices(&mut self) {
-        let selected = self.selected_device().map(|d| d.info.id.clone());
-        let mut fresh: Vec<DeviceEntry> =
-            device::list().into_iter().map(DeviceEntry::new).collect();
-        // Devices added by id stay in the list.
-        for old in &self.devices {
-            if !fresh.iter().any(|d| d.info.id == old.info.id) {
-                fresh.push(old.clone());
+        self.engine.send(Command::Discover);
+    }
+
+    /// Folds a discovery event into the device list.
+    fn apply_discovery(&mut self, event: Event) {
+        let change = match event {
+            Event::DiscoveryStarted { round, backends } => {
+                self.devices.started(round, backends);
+                return;
             }
+            Event::DeviceFound { round, device, .. } => self.devices.found(round, device),
+            Event::DiscoveryFinished {
+                round,
+                backend,
+                error,
+            } => {
+                self.devices.finished(round, &backend);
+                if let Some(error) = error {
+                    self.status = format!("Looking for {backend} devices failed: {error}");
+                }
+                return;
+            }
+            _ => return,
+        };
+        if let Some(id) = &change.selected {
+            self.prefs.device = Some(id.clone());
         }
-        self.devices = fresh;
-        self.selected = selected
-            .and_then(|id| self.devices.iter().position(|d| d.info.id == id))
-            .unwrap_or(0);
-        for device in self
-            .devices
-            .iter()
-            .map(|d| d.info.id.clone())
-            .collect::<Vec<_>>()
-        {
-            self.list_items(&device);
+        for id in change.arrived {
+            self.list_items(&id);
         }
     }
 
@@ -714,10 +666,25 @@ impl StreamscanApp {
         if self.scan.is_some() {
             return;
         }
-        let Some(device) = self.selected_device().map(|d| d.info.id.clone()) else {
+        let Some(entry) = self.selected_device() else {
             self.status = String::from("No device to scan with");
             return;
         };
+        match entry.presence {
+            Presence::Present => {}
+            Presence::Searching => {
+                self.status = format!("Still looking for {}…", entry.info.name);
+                return;
+            }
+            Presence::NotFound => {
+                self.status = format!(
+                    "{} is not found: connect it and press Refresh, or choose another device",
+                    entry.info.name
+                );
+                return;
+            }
+        }
+        let device = entry.info.id.clone();
         let mut settings = self.prefs.scan.clone();
         if settings.source != Source::Flatbed {
             // An area is a part of the glass: feeder pages are whole.
@@ -962,7 +929,7 @@ impl StreamscanApp {
 
     /// Uploads `files` into the storage folder of device `index`.
     pub fn upload_files(&mut self, index: usize, files: Vec<PathBuf>) {
-        let Some(entry) = self.devices.get(index) else {
+        let Some(entry) = self.devices.entries().get(index) else {
             return;
         };
         if files.is_empty() {
@@ -1550,6 +1517,15 @@ impl StreamscanApp {
     }
 
     fn apply(&mut self, ctx: &egui::Context, event: Event) {
+        if matches!(
+            event,
+            Event::DiscoveryStarted { .. }
+                | Event::DeviceFound { .. }
+                | Event::DiscoveryFinished { .. }
+        ) {
+            self.apply_discovery(event);
+            return;
+        }
         let job = event.job();
         if let Some(other) = self.other_jobs.get(&job).cloned()
             && !matches!(
@@ -1627,7 +1603,7 @@ impl StreamscanApp {
                 },
             ) => {
                 let selected = self.selected_device().map(|d| d.info.id.clone());
-                if let Some(entry) = self.devices.iter_mut().find(|d| d.info.id == device) {
+                if let Some(entry) = self.devices.entry_mut(&device) {
                     match result {
                         Ok(items) => {
                             entry.items = Some(items);
@@ -1644,7 +1620,7 @@ impl StreamscanApp {
                 }
             }
             (OtherJob::List(device), Event::JobFinished { result: Err(e), .. }) => {
-                if let Some(entry) = self.devices.iter_mut().find(|d| d.info.id == device) {
+                if let Some(entry) = self.devices.entry_mut(&device) {
                     entry.error = Some(e.message);
                 }
                 self.other_jobs.remove(&job);

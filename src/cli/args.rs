@@ -6,7 +6,7 @@
 //! (a `--format` against the extension of `-o`) is decided by the
 //! subcommands, which report such conflicts as usage errors too.
 
-use crate::device::DeviceId;
+use crate::device::Registry;
 use crate::filter::{BlankAction, FilterSettings, Rotation, Threshold};
 use crate::output::{FileFormat, OutputPattern};
 use crate::transfer::{ColorMode, ScanArea, Source};
@@ -52,6 +52,11 @@ pub struct DevicesArgs {
     /// Print the list as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Longest wait for the back ends' searches (`5s`, `1500ms`, `2m`; a
+    /// bare number is seconds). Back ends still searching then are named on
+    /// stderr.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// Arguments of `streamscan scan`.
@@ -383,9 +388,35 @@ pub enum EventsArg {
 
 /// Accepts a device id that parses (the device is not opened here).
 fn parse_device_id(text: &str) -> Result<String, String> {
-    DeviceId::parse(text)
+    Registry::builtin()
+        .parse(text)
         .map(|_| text.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// Accepts a duration: a number with `ms`, `s` or `m`, or a bare number of
+/// seconds; at most an hour.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 5s, 1500ms, 2m)"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" | "min" => value * 60.0,
+        other => {
+            return Err(format!("`{other}` is not a unit of time (use ms, s or m)"));
+        }
+    };
+    if !(0.0..=3600.0).contains(&seconds) {
+        return Err(format!("{text} is outside 0s..60m"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// Accepts a gamma from 0.1 to 10.

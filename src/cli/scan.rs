@@ -345,6 +345,9 @@ fn observe(
         | Event::Preview { .. }
         | Event::Uploaded { .. }
         | Event::Items { .. }
+        | Event::DiscoveryStarted { .. }
+        | Event::DeviceFound { .. }
+        | Event::DiscoveryFinished { .. }
         | Event::Trace { .. }
         | Event::PreviewRendered { .. }
         | Event::TileRendered { .. }

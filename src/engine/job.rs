@@ -128,7 +128,7 @@ impl Worker {
         });
         let mut driver = match driver {
             Some(driver) => driver,
-            None => match device::open(&self.device) {
+            None => match self.config.registry.open(&self.device) {
                 Ok(driver) => driver,
                 Err(e) => {
                     let code = match &e {

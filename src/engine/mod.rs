@@ -12,6 +12,13 @@
 //! go out as [`Event::Question`] and come back as [`Command::Answer`]; the
 //! job waits for the answer, cancellably, and the no-data timeout is
 //! paused meanwhile.
+//!
+//! Devices are found here too: [`Command::Discover`] starts every back end
+//! of the engine's [`Registry`] searching on its own thread, and each
+//! device arrives as [`Event::DeviceFound`] as soon as its back end finds
+//! it ([`Event::DiscoveryFinished`] once per back end), so a slow network
+//! search never holds back the virtual scanner, and the front end never
+//! waits.
 
 mod job;
 mod preview;
@@ -26,13 +33,14 @@ pub use studio::{ExportPage, FoundRegion, RenderedPreview};
 pub use tiles::{MAX_TILE_SIDE, RenderedTile, TileError, TileSpec};
 
 use crate::clock::{CancelToken, SharedClock, SystemClock};
+use crate::device::{DiscoveryEvent, Registry};
 use crate::filter::{FilterSettings, PageKey, PreviewCache};
 use crate::output::FileFormat;
 use crate::raster::PageHeader;
 use crate::transfer::Driver;
 use crate::transfer::{
-    Capabilities, DeviceStatus, Item, Outcome, ScanSettings, Side, StatusAnswer, Totals, Trace,
-    TransferError, TransferMessage,
+    Capabilities, DeviceInfo, DeviceStatus, Item, Outcome, ScanSettings, Side, StatusAnswer,
+    Totals, Trace, TransferError, TransferMessage,
 };
 use crossbeam_channel::{Receiver, Sender, bounded};
 use std::collections::{HashMap, VecDeque};
@@ -73,6 +81,9 @@ pub struct EngineConfig {
     /// rescanning; the two newest in memory, the rest in temp files).
     /// 0 turns the cache off (the CLI needs none).
     pub cache_pages: usize,
+    /// The device back ends jobs open devices with and discovery asks
+    /// ([`Registry::builtin`]; tests add their own).
+    pub registry: Registry,
 }
 
 impl Default for EngineConfig {
@@ -85,6 +96,7 @@ impl Default for EngineConfig {
             event_capacity: 4096,
             keep_traces: false,
             cache_pages: 100,
+            registry: Registry::builtin(),
         }
     }
 }
@@ -221,6 +233,11 @@ pub enum Command {
         /// The page, or all.
         key: Option<PageKey>,
     },
+    /// Looks for devices: every back end of the registry searches at
+    /// once (a search still running is abandoned). Answered by
+    /// [`Event::DiscoveryStarted`], then [`Event::DeviceFound`] for each
+    /// device and [`Event::DiscoveryFinished`] for each back end.
+    Discover,
     /// A person's answer to a question.
     Answer {
         /// The job.
@@ -416,6 +433,32 @@ pub enum Event {
         /// Everything the transfer layer recorded.
         trace: Box<Trace>,
     },
+    /// A device search began (see [`Command::Discover`]); events of
+    /// earlier rounds may still arrive and name their own round.
+    DiscoveryStarted {
+        /// Counts searches, from 1.
+        round: u64,
+        /// The back ends searching, in the registry's order.
+        backends: Vec<String>,
+    },
+    /// A back end found a device.
+    DeviceFound {
+        /// The search.
+        round: u64,
+        /// The back end's prefix.
+        backend: String,
+        /// The device.
+        device: DeviceInfo,
+    },
+    /// A back end's search is over.
+    DiscoveryFinished {
+        /// The search.
+        round: u64,
+        /// The back end's prefix.
+        backend: String,
+        /// Why the search failed, when it did.
+        error: Option<String>,
+    },
     /// The job ended; always the job's last event.
     JobFinished {
         /// The job.
@@ -426,7 +469,7 @@ pub enum Event {
 }
 
 impl Event {
-    /// The job an event belongs to.
+    /// The job an event belongs to; 0 for events of no job (discovery).
     pub fn job(&self) -> JobId {
         match self {
             Event::JobQueued { job, .. }
@@ -449,6 +492,9 @@ impl Event {
             Event::PreviewRendered { key, .. }
             | Event::TileRendered { key, .. }
             | Event::Regions { key, .. } => key.job,
+            Event::DiscoveryStarted { .. }
+            | Event::DeviceFound { .. }
+            | Event::DiscoveryFinished { .. } => 0,
         }
     }
 }
@@ -554,6 +600,7 @@ impl Engine {
             building,
             studio: Some(studio_tx),
             studio_thread: studio,
+            discovery: (0, CancelToken::new()),
         };
         let handle = thread::Builder::new()
             .name(String::from("streamscan-engine"))
@@ -625,6 +672,8 @@ struct Coordinator {
     building: tiles::BuildingPages,
     studio: Option<Sender<studio::StudioWork>>,
     studio_thread: Option<thread::JoinHandle<()>>,
+    /// The device search in progress: its round and how to stop it.
+    discovery: (u64, CancelToken),
 }
 
 impl Coordinator {
@@ -650,6 +699,7 @@ impl Coordinator {
             }
             self.workers.retain(|w| !w.is_finished());
         }
+        self.discovery.1.cancel();
         for control in self.lock_running().values() {
             control.cancel.cancel();
         }
@@ -816,6 +866,7 @@ impl Coordinator {
                 self.studio(studio::StudioWork::Regions { request, key })
             }
             Command::ForgetPages { key } => self.studio(studio::StudioWork::Forget { key }),
+            Command::Discover => self.discover(),
             Command::Answer {
                 job,
                 question,
@@ -826,6 +877,36 @@ impl Coordinator {
                 }
             }
         }
+    }
+
+    /// Starts a device search, abandoning the one before.
+    fn discover(&mut self) {
+        self.discovery.1.cancel();
+        let round = self.discovery.0 + 1;
+        let cancel = CancelToken::new();
+        self.discovery = (round, cancel.clone());
+        self.sink.send(Event::DiscoveryStarted {
+            round,
+            backends: self.config.registry.prefixes(),
+        });
+        let sink = self.sink.clone();
+        self.config.registry.discover(
+            &cancel,
+            Arc::new(move |event| {
+                sink.send(match event {
+                    DiscoveryEvent::Found { backend, device } => Event::DeviceFound {
+                        round,
+                        backend,
+                        device,
+                    },
+                    DiscoveryEvent::Finished { backend, error } => Event::DiscoveryFinished {
+                        round,
+                        backend,
+                        error,
+                    },
+                })
+            }),
+        );
     }
 
     fn enqueue(&mut self, device: String, pending: Pending) {

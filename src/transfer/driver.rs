@@ -22,22 +22,6 @@ use crate::stream::FileFormat;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// What kind of device a back end talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceKind {
-    /// The built-in virtual scanner.
-    Virtual,
-    /// A scanner on the network (eSCL).
-    Network,
-    /// A USB scanner (IPP-USB).
-    Usb,
-    /// A camera or storage device (PTP).
-    Camera,
-    /// A legacy scanner through SANE.
-    Sane,
-}
-
 /// Who a device is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceInfo {
@@ -45,8 +29,10 @@ pub struct DeviceInfo {
     pub id: String,
     /// Human-readable name.
     pub name: String,
-    /// Kind of device.
-    pub kind: DeviceKind,
+    /// What kind of device it is, as its back end names it for people
+    /// (`virtual`, `network`, `usb`, `camera`, `sane`, ...): an open set,
+    /// one more with every back end.
+    pub kind: String,
 }
 
 /// What a device can do, to fill settings and validate requests.

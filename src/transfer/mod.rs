@@ -25,8 +25,8 @@ pub use download::{
     Outcome, PageEnd, PageObserver, Totals, Transfer, TransferError, TransferOptions,
 };
 pub use driver::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceKind, Driver,
-    DriverError, Interrupted, PageData, PageGo, PageStart, StatusFlow, StatusOutcome, UploadSource,
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, Driver, DriverError,
+    Interrupted, PageData, PageGo, PageStart, StatusFlow, StatusOutcome, UploadSource,
 };
 pub use item::{Item, ItemArea};
 pub use settings::{ColorMode, PageSize, ScanArea, ScanSettings, Source};

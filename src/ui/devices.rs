@@ -2,17 +2,23 @@
 //! selected device's items (sources and stored files, each file with a
 //! Download button), and the drop targets for uploads.
 
+use crate::app::Presence;
 use crate::app::StreamscanApp;
-use crate::transfer::{DeviceKind, Item, ItemFlags};
+use crate::transfer::{Item, ItemFlags};
 use egui::{RichText, Stroke};
 
-fn kind_label(kind: DeviceKind) -> &'static str {
+/// The kind label a back end gave, capitalised for the list.
+fn kind_label(kind: &str) -> String {
     match kind {
-        DeviceKind::Virtual => "Virtual",
-        DeviceKind::Network => "Network",
-        DeviceKind::Usb => "USB",
-        DeviceKind::Camera => "Camera",
-        DeviceKind::Sane => "SANE",
+        "usb" => String::from("USB"),
+        "sane" => String::from("SANE"),
+        other => {
+            let mut chars = other.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
     }
 }
 
@@ -32,6 +38,10 @@ pub fn devices_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         {
             app.refresh_devices();
         }
+        if app.searching_devices() {
+            ui.spinner();
+            ui.weak("searching…");
+        }
     });
     let hovering = files_hovering(ui.ctx());
     let busy_device = app.scan_job().map(|s| s.device.clone());
@@ -42,7 +52,11 @@ pub fn devices_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     let mut clicked = None;
     let mut rects = Vec::new();
     for (i, device) in app.devices().iter().enumerate() {
-        let state = if busy_device.as_deref() == Some(device.info.id.as_str()) {
+        let state = if device.presence == Presence::Searching {
+            "searching…"
+        } else if device.presence == Presence::NotFound {
+            "not found"
+        } else if busy_device.as_deref() == Some(device.info.id.as_str()) {
             "scanning"
         } else if uploading.as_deref() == Some(device.info.id.as_str()) {
             "receiving files"
@@ -57,8 +71,9 @@ pub fn devices_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         let text = format!(
             "{} — {} ({state})",
             device.info.name,
-            kind_label(device.info.kind)
+            kind_label(&device.info.kind)
         );
+        let present = device.presence == Presence::Present;
         let mut frame = egui::Frame::group(ui.style());
         if hovering && accepts {
             frame = frame
@@ -67,7 +82,12 @@ pub fn devices_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         }
         let response = frame.show(ui, |ui| {
             ui.set_width(ui.available_width());
-            let r = ui.selectable_label(i == app_selected(app), text);
+            let label = if present {
+                RichText::new(text)
+            } else {
+                RichText::new(text).weak()
+            };
+            let r = ui.selectable_label(i == app_selected(app), label);
             if device.info.id != "sim" {
                 ui.label(RichText::new(&device.info.id).small().weak());
             }

@@ -15,19 +15,21 @@
 //! (a flatbed scan is not affected by them); `coveropen`, `disconnect`,
 //! `hang` and `busy` hit any source.
 
+pub mod discovery;
 pub mod options;
 pub mod render;
 pub mod storage;
 
+pub use discovery::{SIM_KIND, SIM_NAME, SimBackend};
 pub use options::{Fault, SimOptions, Speed};
 
 use crate::raster::geometry::{Rect, crop, straighten};
 use crate::raster::{Page, PageHeader};
 use crate::stream::{FileFormat, Side};
 use crate::transfer::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, DeviceInfo, DeviceKind,
-    Driver, DriverError, Interrupted, Item, ItemArea, ItemFlags, PageData, PageGo, PageSize,
-    PageStart, ScanArea, ScanSettings, Source, StatusCode, StatusOutcome, UploadSource,
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, DeviceInfo, Driver,
+    DriverError, Interrupted, Item, ItemArea, ItemFlags, PageData, PageGo, PageSize, PageStart,
+    ScanArea, ScanSettings, Source, StatusCode, StatusOutcome, UploadSource,
 };
 use render::{PageSpec, RenderedPage, render_page};
 use std::io::Read;
@@ -519,8 +521,8 @@ impl Driver for SimDriver {
     fn info(&self) -> DeviceInfo {
         DeviceInfo {
             id: self.id.clone(),
-            name: String::from("Streamscan Virtual Scanner"),
-            kind: DeviceKind::Virtual,
+            name: String::from(SIM_NAME),
+            kind: String::from(SIM_KIND),
         }
     }
 
