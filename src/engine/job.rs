@@ -17,11 +17,9 @@ use crate::raster::{Band, Page, PageHeader};
 use crate::transfer::ItemArea;
 use crate::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use crate::transfer::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
-    DriverError, Flow, Interrupted, Item, ItemFlags, MessageKind, Outcome, PageData, PageEnd,
-    PageGo, PageObserver, PageStart, ScanSettings, Side, StatusAnswer, StatusCode, StatusFlow,
-    StatusHandler, StatusOutcome, StreamAnswer, StreamRequest, Totals, Transfer, TransferCallback,
-    TransferError, TransferMessage, TransferOptions, UploadSource,
+    DeviceStatus, Driver, Flow, Item, MessageKind, Outcome, PageEnd, PageObserver, ScanSettings,
+    Side, StatusAnswer, StatusCode, StatusHandler, StreamAnswer, StreamRequest, Totals, Transfer,
+    TransferCallback, TransferError, TransferMessage, TransferOptions,
 };
 use crossbeam_channel::Receiver;
 use std::path::PathBuf;
@@ -149,28 +147,19 @@ impl Worker {
     }
 
     fn work(&self, work: Work, driver: &mut dyn Driver) -> Result<JobSummary, TransferError> {
-        let mut driver = CountingDriver {
-            inner: driver,
-            device: self.device.clone(),
-            stats: self.stats.clone(),
-        };
         match work {
             Work::Scan {
                 settings,
                 output,
                 interactive,
                 regions,
-            } => self.scan(&mut driver, &settings, output, interactive, regions),
-            Work::Upload { files, folder } => self.upload(&mut driver, &files, &folder),
+            } => self.scan(driver, &settings, output, interactive, regions),
+            Work::Upload { files, folder } => self.upload(driver, &files, &folder),
             Work::Download {
                 item,
                 path,
                 overwrite,
-            } => self.download(
-                &mut driver,
-                &item,
-                OutputTarget::Document { path, overwrite },
-            ),
+            } => self.download(driver, &item, OutputTarget::Document { path, overwrite }),
             Work::ListItems => {
                 self.sink.send(Event::Items {
                     job: self.job,
@@ -190,6 +179,15 @@ impl Worker {
         self.sink.send(Event::JobFinished {
             job: self.job,
             result,
+        });
+    }
+
+    /// Adds what a download read from the device to its statistics.
+    fn count_io(&self, transfer: &Transfer<'_>) {
+        let io = transfer.device_io();
+        self.stats.update(&self.device, |s| {
+            s.acquisitions += u64::from(io.acquisitions);
+            s.bytes_read += io.bytes_read;
         });
     }
 
@@ -251,7 +249,9 @@ impl Worker {
         let grab = Arc::new(PageGrab::default());
         let mut sink = DiscardCallback;
         let mut transfer = Transfer::new(&mut *driver, self.options()).with_observer(grab.clone());
-        let outcome = transfer.download(FLATBED, 0, &preview, &mut sink)?;
+        let outcome = transfer.download(FLATBED, 0, &preview, &mut sink);
+        self.count_io(&transfer);
+        let outcome = outcome?;
         if outcome == Outcome::Cancelled {
             return Ok(0);
         }
@@ -339,6 +339,7 @@ impl Worker {
             transfer = transfer.without_trace();
         }
         let result = transfer.download(item, flags, &settings, &mut callback);
+        self.count_io(&transfer);
         self.send_trace(&transfer);
         let totals = transfer.totals();
         result.map(|outcome| JobSummary {
@@ -358,6 +359,7 @@ impl Worker {
         let mut callback = self.callback(output, progress);
         let mut transfer = Transfer::new(driver, self.options());
         let result = transfer.download(item, 0, &ScanSettings::default(), &mut callback);
+        self.count_io(&transfer);
         self.send_trace(&transfer);
         let totals = transfer.totals();
         result.map(|outcome| JobSummary {
@@ -883,109 +885,5 @@ impl PageObserver for JobObserver {
                 page,
             }),
         }
-    }
-}
-
-/// Wraps a device to count its acquisitions and the bytes it sends. Every
-/// `Driver` method must be forwarded here: a default method left out would
-/// silently replace the device's own.
-struct CountingDriver<'a> {
-    inner: &'a mut dyn Driver,
-    device: String,
-    stats: EngineStats,
-}
-
-impl Driver for CountingDriver<'_> {
-    fn info(&self) -> DeviceInfo {
-        self.inner.info()
-    }
-    fn items(&self) -> Item {
-        self.inner.items()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    fn acquire(
-        &mut self,
-        request: &AcquireRequest,
-        sink: &mut dyn AcquireSink,
-    ) -> Result<AcquireEnd, DriverError> {
-        self.stats.update(&self.device, |s| s.acquisitions += 1);
-        let mut counting = CountingSink {
-            inner: sink,
-            device: &self.device,
-            stats: &self.stats,
-        };
-        self.inner.acquire(request, &mut counting)
-    }
-    fn status_handler(&mut self) -> Option<Box<dyn StatusHandler>> {
-        self.inner.status_handler()
-    }
-    fn scans_children_in_one_pass(&self, folder: &Item) -> bool {
-        self.inner.scans_children_in_one_pass(folder)
-    }
-    fn upload(&mut self, item: &Item, source: &mut dyn UploadSource) -> Result<u64, DriverError> {
-        self.inner.upload(item, source)
-    }
-    fn create_child_item(
-        &mut self,
-        parent: &Item,
-        name: &str,
-        flags: ItemFlags,
-    ) -> Result<Item, DriverError> {
-        self.inner.create_child_item(parent, name, flags)
-    }
-    fn create_generated_item(
-        &mut self,
-        parent: &Item,
-        area: ItemArea,
-    ) -> Result<Item, DriverError> {
-        self.inner.create_generated_item(parent, area)
-    }
-    fn clear_generated_items(&mut self, parent: &Item) {
-        self.inner.clear_generated_items(parent)
-    }
-}
-
-struct CountingSink<'a> {
-    inner: &'a mut dyn AcquireSink,
-    device: &'a str,
-    stats: &'a EngineStats,
-}
-
-impl AcquireSink for CountingSink<'_> {
-    fn begin_page(&mut self, start: PageStart) -> PageGo {
-        self.inner.begin_page(start)
-    }
-    fn start_data(&mut self, data: PageData) -> StatusFlow {
-        self.inner.start_data(data)
-    }
-    fn band(&mut self, band: &Band) -> StatusFlow {
-        let n = band.data.len() as u64;
-        self.stats.update(self.device, |s| s.bytes_read += n);
-        self.inner.band(band)
-    }
-    fn encoded(&mut self, bytes: &[u8]) -> StatusFlow {
-        let n = bytes.len() as u64;
-        self.stats.update(self.device, |s| s.bytes_read += n);
-        self.inner.encoded(bytes)
-    }
-    fn progress(&mut self, percent: i32) -> StatusFlow {
-        self.inner.progress(percent)
-    }
-    fn end_page(&mut self) -> StatusFlow {
-        self.inner.end_page()
-    }
-    fn device_status(&mut self, code: StatusCode, percent: Option<u8>) -> StatusOutcome {
-        self.inner.device_status(code, percent)
-    }
-    fn wait(&mut self, duration: Duration) -> Result<(), Interrupted> {
-        self.inner.wait(duration)
-    }
-    fn cancel_token(&self) -> CancelToken {
-        self.inner.cancel_token()
-    }
-    fn clock(&self) -> SharedClock {
-        self.inner.clock()
     }
 }

@@ -95,6 +95,16 @@ pub struct Totals {
     pub dropped: u32,
 }
 
+/// What the last download read from the device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceIo {
+    /// `Driver::acquire` calls made.
+    pub acquisitions: u32,
+    /// Bytes of page data the device sent (rows and encoded bytes),
+    /// skipped pages included.
+    pub bytes_read: u64,
+}
+
 /// Settings of the transfer layer itself.
 #[derive(Clone)]
 pub struct TransferOptions {
@@ -153,6 +163,7 @@ pub struct Transfer<'a> {
     /// False: downloads record no trace (see [`Transfer::without_trace`]).
     record_trace: bool,
     totals: Totals,
+    io: DeviceIo,
 }
 
 impl<'a> Transfer<'a> {
@@ -165,6 +176,7 @@ impl<'a> Transfer<'a> {
             observer: None,
             trace: Trace::default(),
             record_trace: true,
+            io: DeviceIo::default(),
             totals: Totals::default(),
         }
     }
@@ -197,6 +209,11 @@ impl<'a> Transfer<'a> {
     /// Page counts of the last download.
     pub fn totals(&self) -> Totals {
         self.totals
+    }
+
+    /// What the last download read from the device.
+    pub fn device_io(&self) -> DeviceIo {
+        self.io
     }
 
     /// The job's cancel token.
@@ -293,6 +310,7 @@ impl<'a> Transfer<'a> {
             trace: &mut self.trace,
             record: self.record_trace,
             totals: Totals::default(),
+            io: DeviceIo::default(),
             multipage,
             stream: None,
             page: PageState::Idle,
@@ -310,6 +328,7 @@ impl<'a> Transfer<'a> {
             }
             session.skip_item = false;
             session.last_activity = clock.now();
+            session.io.acquisitions += 1;
             result = self.driver.acquire(request, &mut session);
             if result.is_err() {
                 break;
@@ -317,6 +336,7 @@ impl<'a> Transfer<'a> {
         }
         let outcome = session.finish(result);
         self.totals = session.totals;
+        self.io = session.io;
         outcome
     }
 
@@ -678,6 +698,7 @@ struct Session<'s> {
     /// False: events are not kept in `trace`.
     record: bool,
     totals: Totals,
+    io: DeviceIo,
     multipage: bool,
     stream: Option<OpenStream>,
     page: PageState,
@@ -1253,6 +1274,7 @@ impl AcquireSink for Session<'_> {
     }
 
     fn band(&mut self, band: &Band) -> StatusFlow {
+        self.io.bytes_read += band.data.len() as u64;
         if !self.data_allowed()? {
             return Ok(());
         }
@@ -1301,6 +1323,7 @@ impl AcquireSink for Session<'_> {
     }
 
     fn encoded(&mut self, bytes: &[u8]) -> StatusFlow {
+        self.io.bytes_read += bytes.len() as u64;
         if !self.data_allowed()? {
             return Ok(());
         }

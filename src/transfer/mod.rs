@@ -22,7 +22,7 @@ pub use callback::{
 };
 pub use codes::{ItemFlags, MessageKind, StatusCode};
 pub use download::{
-    Outcome, PageEnd, PageObserver, Totals, Transfer, TransferError, TransferOptions,
+    DeviceIo, Outcome, PageEnd, PageObserver, Totals, Transfer, TransferError, TransferOptions,
 };
 pub use driver::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, Driver, DriverError,
