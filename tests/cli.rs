@@ -351,19 +351,67 @@ fn an_area_off_the_glass_or_on_the_feeder_is_refused() {
     ]);
     run.expect(2);
     assert!(run.stderr.contains("--area"), "{}", run.stderr);
-    // Entirely below an A4 sheet: the device refuses the setting.
+    // Entirely below the glass, or partly off it: refused before the job
+    // starts, never clamped.
+    for area in ["0,400,50,50", "150,250,100,100"] {
+        let run = fx.run(&["scan", "--device", &device, "--area", area, "-o", "b.png"]);
+        run.expect(2);
+        assert!(
+            run.stderr.contains("does not lie on"),
+            "{area}: {}",
+            run.stderr
+        );
+        assert!(!fx.path().join("b.png").exists());
+    }
+}
+
+#[test]
+fn a_value_the_source_does_not_offer_is_refused_with_what_it_offers() {
+    let fx = Fixture::new();
+    let device = fx.sim("speed=max");
+    // The feeder stops at 600 dpi; the flatbed goes to 1200 in steps of 25.
     let run = fx.run(&[
         "scan",
         "--device",
         &device,
-        "--area",
-        "0,400,50,50",
+        "--source",
+        "feeder",
+        "--dpi",
+        "1200",
         "-o",
-        "b.png",
+        "p-{n}.png",
     ]);
-    run.expect(1);
-    assert!(run.stderr.contains("does not lie on"), "{}", run.stderr);
-    assert!(!fx.path().join("b.png").exists());
+    run.expect(2);
+    assert!(
+        run.stderr.contains("1200 dpi") && run.stderr.contains("75, 100, 150, 200, 300, 600"),
+        "{}",
+        run.stderr
+    );
+    let run = fx.run(&["scan", "--device", &device, "--dpi", "110", "-o", "f.png"]);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("75..1200 in steps of 25"),
+        "{}",
+        run.stderr
+    );
+    assert!(files_below(fx.path()).is_empty(), "nothing was scanned");
+    // What the source offers scans.
+    let run = fx.run(&[
+        "scan",
+        "--device",
+        &device,
+        "--source",
+        "feeder",
+        "--pages",
+        "1",
+        "--dpi",
+        "600",
+        "--mode",
+        "bw",
+        "-o",
+        "ok-{n}.png",
+    ]);
+    run.expect(0);
 }
 
 #[test]

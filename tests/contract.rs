@@ -14,8 +14,8 @@ use streamscan::clock::{CancelToken, Clock, VirtualClock};
 use streamscan::output::FileFormat;
 use streamscan::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use streamscan::transfer::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
-    DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData, PageGo, PageStart,
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, Choice, DeviceInfo, DeviceStatus,
+    Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData, PageGo, PageStart,
     ScanSettings, Side, Source, StatusAnswer, StatusCode, StatusHandler, TraceEvent, Transfer,
     TransferOptions, check,
 };
@@ -798,10 +798,10 @@ impl Driver for WithDriverHandler {
     fn info(&self) -> DeviceInfo {
         self.inner.info()
     }
-    fn items(&self) -> Item {
+    fn items(&self) -> Result<Item, DriverError> {
         self.inner.items()
     }
-    fn capabilities(&self) -> Capabilities {
+    fn capabilities(&self) -> Result<Capabilities, DriverError> {
         self.inner.capabilities()
     }
     fn acquire(
@@ -1258,25 +1258,28 @@ impl Driver for JpegDevice {
             kind: String::from("network"),
         }
     }
-    fn items(&self) -> Item {
+    fn items(&self) -> Result<Item, DriverError> {
         let mut root = Item::new("", "Root", ItemFlags::ROOT | ItemFlags::FOLDER);
         root.children.push(Item::new(
             "Root",
             "Flatbed",
             ItemFlags::IMAGE | ItemFlags::TRANSFER,
         ));
-        root
+        Ok(root)
     }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            sources: vec![Source::Flatbed],
-            min_dpi: 300,
-            max_dpi: 300,
-            modes: vec![streamscan::transfer::ColorMode::Color],
-            sizes: vec![streamscan::transfer::PageSize::A4],
-            max_area_mm: (216.0, 297.0),
-            storage: false,
-        }
+    fn capabilities(&self) -> Result<Capabilities, DriverError> {
+        Ok(Capabilities::uniform(
+            &[Source::Flatbed],
+            Choice::Range {
+                min: 300,
+                max: 300,
+                step: 1,
+            },
+            vec![streamscan::transfer::ColorMode::Color],
+            vec![streamscan::transfer::PageSize::A4],
+            (216.0, 297.0),
+            false,
+        ))
     }
     fn acquire(
         &mut self,

@@ -23,11 +23,11 @@ use streamscan::filter::{BlankAction, FilterSettings, Rotation, Threshold};
 use streamscan::output::{FileFormat, OutputPattern};
 use streamscan::raster::{Band, Page, PageHeader, PixelFormat};
 use streamscan::transfer::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, Destination, DeviceInfo,
-    Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData, PageEnd, PageGo,
-    PageObserver, PageSize, PageStart, ScanSettings, Side, Source, StreamAnswer, StreamRequest,
-    Totals, Trace, TraceEvent, Transfer, TransferCallback, TransferError, TransferMessage,
-    TransferOptions, check,
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, Choice, ColorMode, Destination,
+    DeviceInfo, Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData,
+    PageEnd, PageGo, PageObserver, PageSize, PageStart, ScanSettings, Side, Source, StreamAnswer,
+    StreamRequest, Totals, Trace, TraceEvent, Transfer, TransferCallback, TransferError,
+    TransferMessage, TransferOptions, check,
 };
 use support::*;
 
@@ -113,15 +113,18 @@ fn flatbed_items() -> Item {
 }
 
 fn flatbed_capabilities() -> Capabilities {
-    Capabilities {
-        sources: vec![Source::Flatbed],
-        min_dpi: 75,
-        max_dpi: 300,
-        modes: vec![ColorMode::Color, ColorMode::Gray],
-        sizes: vec![PageSize::A4],
-        max_area_mm: (216.0, 297.0),
-        storage: false,
-    }
+    Capabilities::uniform(
+        &[Source::Flatbed],
+        Choice::Range {
+            min: 75,
+            max: 300,
+            step: 1,
+        },
+        vec![ColorMode::Color, ColorMode::Gray],
+        vec![PageSize::A4],
+        (216.0, 297.0),
+        false,
+    )
 }
 
 /// A device that sends one raw page in bands of `rows` rows, with a
@@ -141,11 +144,11 @@ impl Driver for BandDevice {
             kind: String::from("virtual"),
         }
     }
-    fn items(&self) -> Item {
-        flatbed_items()
+    fn items(&self) -> Result<Item, DriverError> {
+        Ok(flatbed_items())
     }
-    fn capabilities(&self) -> Capabilities {
-        flatbed_capabilities()
+    fn capabilities(&self) -> Result<Capabilities, DriverError> {
+        Ok(flatbed_capabilities())
     }
     fn acquire(
         &mut self,
@@ -189,11 +192,11 @@ impl Driver for EncodedDevice {
             kind: String::from("network"),
         }
     }
-    fn items(&self) -> Item {
-        flatbed_items()
+    fn items(&self) -> Result<Item, DriverError> {
+        Ok(flatbed_items())
     }
-    fn capabilities(&self) -> Capabilities {
-        flatbed_capabilities()
+    fn capabilities(&self) -> Result<Capabilities, DriverError> {
+        Ok(flatbed_capabilities())
     }
     fn acquire(
         &mut self,

@@ -15,8 +15,8 @@ use streamscan::transfer::legacy::{
     BandConsumer, BandDriver, BandDriverAdapter, BandMessage, BandParameters, acquire_to_bands,
 };
 use streamscan::transfer::{
-    Capabilities, ColorMode, Destination, DeviceInfo, DeviceStatus, DriverError, Flow, Item,
-    ItemFlags, MemoryDestination, MessageKind, Outcome, PageSize, ScanSettings, Side, Source,
+    Capabilities, Choice, ColorMode, Destination, DeviceInfo, DeviceStatus, DriverError, Flow,
+    Item, ItemFlags, MemoryDestination, MessageKind, Outcome, PageSize, ScanSettings, Side, Source,
     StatusAnswer, StatusCode, StatusHandler, StreamAnswer, StreamRequest, Transfer,
     TransferCallback, TransferError, TransferMessage, TransferOptions, trace,
 };
@@ -118,15 +118,18 @@ impl BandDriver for ScriptedBandDriver {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            sources: vec![Source::Flatbed, Source::Feeder, Source::Duplex],
-            min_dpi: 75,
-            max_dpi: 600,
-            modes: vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw],
-            sizes: vec![PageSize::A4],
-            max_area_mm: (216.0, 356.0),
-            storage: false,
-        }
+        Capabilities::uniform(
+            &[Source::Flatbed, Source::Feeder, Source::Duplex],
+            Choice::Range {
+                min: 75,
+                max: 600,
+                step: 1,
+            },
+            vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw],
+            vec![PageSize::A4],
+            (216.0, 356.0),
+            false,
+        )
     }
 
     fn start(

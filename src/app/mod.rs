@@ -15,6 +15,7 @@
 
 pub mod devices;
 pub mod dialogs;
+pub mod fit;
 pub mod live;
 pub mod prefs;
 pub mod session;
@@ -23,6 +24,7 @@ pub mod tiles;
 
 pub use devices::{DeviceEntry, DeviceList, ListChange, Presence};
 pub use dialogs::{DialogPurpose, DialogRunner, FileDialogs, NativeDialogs, ScriptedDialogs};
+pub use fit::{Adjustment, Fitted, Setting, fit};
 pub use live::LivePage;
 pub use prefs::{Destination, Preferences, Profile, WindowState};
 pub use session::{Leftover, SessionStore};
@@ -35,7 +37,7 @@ use crate::engine::{
 use crate::filter::{FilterSettings, PageKey};
 use crate::output::{FileFormat, OutputPattern};
 use crate::transfer::{
-    ColorMode, DeviceStatus, Item, MessageKind, Outcome, PageSize, ScanArea, ScanSettings, Source,
+    ColorMode, DeviceStatus, Item, MessageKind, Outcome, ScanArea, ScanSettings, Source,
     StatusAnswer, StatusCode, TransferError,
 };
 use std::collections::HashMap;
@@ -308,6 +310,10 @@ pub struct StreamscanApp {
     pub(crate) prefs: Preferences,
     /// The device list.
     pub(crate) devices: DeviceList,
+    /// Job traces the order checker saw (only with `keep_traces`).
+    traces_checked: usize,
+    /// What the order checker found wrong in them.
+    trace_violations: Vec<String>,
     /// The scan in progress.
     pub(crate) scan: Option<ScanJob>,
     other_jobs: HashMap<JobId, OtherJob>,
@@ -420,6 +426,8 @@ impl StreamscanApp {
             prefs_path,
             prefs,
             devices,
+            traces_checked: 0,
+            trace_violations: Vec::new(),
             scan: None,
             other_jobs: HashMap::new(),
             strip: PageStrip::default(),
@@ -567,6 +575,13 @@ impl StreamscanApp {
         self.devices.entries()
     }
 
+    /// How many job traces the message-order checker saw, and what it
+    /// found wrong (traces are kept only with
+    /// [`EngineConfig::keep_traces`], as tests do).
+    pub fn checked_traces(&self) -> (usize, &[String]) {
+        (self.traces_checked, &self.trace_violations)
+    }
+
     /// True while a back end is still looking for devices.
     pub fn searching_devices(&self) -> bool {
         self.devices.searching()
@@ -607,8 +622,6 @@ impl StreamscanApp {
         self.prefs.device = Some(id.clone());
         if present {
             self.list_items(&id);
-        } else {
-            self.fit_settings();
         }
     }
 
@@ -685,11 +698,8 @@ impl StreamscanApp {
             }
         }
         let device = entry.info.id.clone();
-        let mut settings = self.prefs.scan.clone();
-        if settings.source != Source::Flatbed {
-            // An area is a part of the glass: feeder pages are whole.
-            settings.area = None;
-        }
+        // The saved preference stays; this scan uses what the source offers.
+        let mut settings = self.fitted().settings;
         let destination = self.prefs.destination.clone();
         if destination.document && !settings.format.is_multipage() {
             settings.format = FileFormat::Pdf;
@@ -1278,6 +1288,7 @@ impl StreamscanApp {
             .or_else(|| {
                 self.selected_device()
                     .and_then(|d| d.capabilities.as_ref())
+                    .and_then(|c| c.source(Source::Flatbed))
                     .map(|c| c.max_area_mm)
             })
             .unwrap_or((215.9, 355.6));
@@ -1296,16 +1307,14 @@ impl StreamscanApp {
             return;
         };
         let caps = self.selected_device().and_then(|d| d.capabilities.clone());
-        if caps
-            .as_ref()
-            .is_some_and(|c| !c.sources.contains(&Source::Flatbed))
-        {
+        let flatbed = caps.as_ref().map(|c| c.source(Source::Flatbed));
+        if matches!(flatbed, Some(None)) {
             self.status = String::from("This device has no flatbed to preview");
             return;
         }
-        let dpi = caps
-            .as_ref()
-            .map(|c| FLATBED_PREVIEW_DPI.clamp(c.min_dpi, c.max_dpi.max(c.min_dpi)))
+        let dpi = flatbed
+            .flatten()
+            .and_then(|f| f.resolutions.nearest(FLATBED_PREVIEW_DPI))
             .unwrap_or(FLATBED_PREVIEW_DPI);
         let settings = ScanSettings {
             source: Source::Flatbed,
@@ -1442,31 +1451,13 @@ impl StreamscanApp {
         self.prefs.save(&self.prefs_path)
     }
 
-    /// Fills the settings from the selected device's capabilities.
-    fn fit_settings(&mut self) {
-        let Some(caps) = self.selected_device().and_then(|d| d.capabilities.clone()) else {
-            return;
-        };
-        let scan = &mut self.prefs.scan;
-        if !caps.sources.contains(&scan.source)
-            && let Some(first) = caps.sources.first()
-        {
-            scan.source = *first;
-        }
-        scan.dpi = scan.dpi.clamp(caps.min_dpi, caps.max_dpi.max(caps.min_dpi));
-        if !caps.modes.contains(&scan.mode) {
-            scan.mode = caps.modes.first().copied().unwrap_or(ColorMode::Color);
-        }
-        let custom_fits = match scan.size {
-            PageSize::Custom {
-                width_mm,
-                height_mm,
-            } => width_mm <= caps.max_area_mm.0 && height_mm <= caps.max_area_mm.1,
-            _ => false,
-        };
-        if !caps.sizes.is_empty() && !caps.sizes.contains(&scan.size) && !custom_fits {
-            scan.size = caps.sizes[0];
-        }
+    /// The saved settings fitted to what the selected device's source
+    /// offers: the settings the next scan uses, and each value replaced.
+    pub fn fitted(&self) -> Fitted {
+        fit(
+            &self.prefs.scan,
+            self.selected_device().and_then(|d| d.capabilities.as_ref()),
+        )
     }
 
     /// Drains engine events and dialog answers; call once per frame.
@@ -1517,6 +1508,15 @@ impl StreamscanApp {
     }
 
     fn apply(&mut self, ctx: &egui::Context, event: Event) {
+        if let Event::Trace { job, trace } = &event {
+            // Only with `EngineConfig::keep_traces` (tests): every job's
+            // messages go through the shared order checker.
+            self.traces_checked += 1;
+            if let Err(violation) = crate::transfer::check(trace) {
+                self.trace_violations
+                    .push(format!("job {job}: {violation:?}"));
+            }
+        }
         if matches!(
             event,
             Event::DiscoveryStarted { .. }
@@ -1602,7 +1602,6 @@ impl StreamscanApp {
                     ..
                 },
             ) => {
-                let selected = self.selected_device().map(|d| d.info.id.clone());
                 if let Some(entry) = self.devices.entry_mut(&device) {
                     match result {
                         Ok(items) => {
@@ -1614,9 +1613,6 @@ impl StreamscanApp {
                     if capabilities.is_some() {
                         entry.capabilities = capabilities;
                     }
-                }
-                if selected.as_deref() == Some(device.as_str()) {
-                    self.fit_settings();
                 }
             }
             (OtherJob::List(device), Event::JobFinished { result: Err(e), .. }) => {

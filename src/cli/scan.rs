@@ -227,6 +227,15 @@ pub fn run(args: &ScanArgs) -> Exit {
     }
 
     let mut session = Session::start(Duration::from_secs(args.timeout));
+    // The device says what each source offers; a value it does not offer is
+    // refused before the job starts, never rounded.
+    let capabilities = match super::storage::read_device(&mut session, &args.device) {
+        Ok((_, capabilities)) => capabilities,
+        Err(exit) => return exit,
+    };
+    if let Some(why) = capabilities.refuse(&settings) {
+        return usage_error("scan", &format!("{}: {why}", args.device));
+    }
     let job = session.job_id();
     let output = target.into_output(args.overwrite);
     let command = if args.regions {

@@ -10,7 +10,7 @@ use super::Exit;
 use super::args::{GetArgs, LsArgs, UploadArgs};
 use super::session::{Happening, Session, SessionError};
 use crate::engine::{Command, Event, JobSummary, UploadReport};
-use crate::transfer::{Item, ItemFlags, Outcome, TransferError};
+use crate::transfer::{Capabilities, Item, ItemFlags, Outcome, TransferError};
 use std::time::Duration;
 
 /// How long a storage operation may wait on a silent device.
@@ -64,8 +64,16 @@ fn engine_gone(error: &SessionError) -> Exit {
 
 /// Reads a device's item tree through the engine.
 fn read_items(session: &mut Session, device: &str) -> Result<Item, Exit> {
+    read_device(session, device).map(|(items, _)| items)
+}
+
+/// Reads a device's item tree and what it can do through the engine.
+pub(super) fn read_device(
+    session: &mut Session,
+    device: &str,
+) -> Result<(Item, Capabilities), Exit> {
     let job = session.job_id();
-    let mut items = None;
+    let mut listed = None;
     let result = session
         .run(
             job,
@@ -74,8 +82,13 @@ fn read_items(session: &mut Session, device: &str) -> Result<Item, Exit> {
                 device: device.to_string(),
             },
             |happening| {
-                if let Happening::Event(Event::Items { result, .. }) = happening {
-                    items = Some(result.clone());
+                if let Happening::Event(Event::Items {
+                    result,
+                    capabilities,
+                    ..
+                }) = happening
+                {
+                    listed = Some((result.clone(), capabilities.clone()));
                 }
             },
         )
@@ -83,21 +96,19 @@ fn read_items(session: &mut Session, device: &str) -> Result<Item, Exit> {
     if let Some(exit) = job_end(&result, &format!("reading the items of {device}")) {
         return Err(exit);
     }
-    match items {
-        Some(Ok(root)) => Ok(root),
-        Some(Err(message)) => {
+    match listed {
+        Some((Ok(root), Some(capabilities))) => Ok((root, capabilities)),
+        Some((Err(message), _)) => {
             eprintln!("error: cannot read the items of {device}: {message}");
             Err(Exit::Failure)
         }
-        None => {
+        Some((Ok(_), None)) | None => {
             eprintln!("error: {device} sent no item list");
             Err(Exit::Failure)
         }
     }
 }
 
-/// The lines of `item` and everything below it: indented names, sizes,
-/// flags with their WIA value.
 fn tree_lines(item: &Item) -> Vec<String> {
     fn walk(item: &Item, depth: usize, rows: &mut Vec<(String, String, String)>) {
         let mut name = format!("{}{}", "  ".repeat(depth), item.name);

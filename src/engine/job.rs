@@ -161,10 +161,29 @@ impl Worker {
                 overwrite,
             } => self.download(driver, &item, OutputTarget::Document { path, overwrite }),
             Work::ListItems => {
+                // Both are fetched from the device and either can fail: a
+                // failure is an error, never an empty device.
+                let fetched = driver.items().and_then(|items| {
+                    driver
+                        .capabilities()
+                        .map(|capabilities| (items, capabilities))
+                });
+                let (items, capabilities) = match fetched {
+                    Ok(found) => found,
+                    Err(e) => {
+                        let message = format!("cannot list {}: {e}", self.device);
+                        self.sink.send(Event::Items {
+                            job: self.job,
+                            result: Err(message.clone()),
+                            capabilities: None,
+                        });
+                        return Err(open_error(message, e.code()));
+                    }
+                };
                 self.sink.send(Event::Items {
                     job: self.job,
-                    result: Ok(driver.items()),
-                    capabilities: Some(driver.capabilities()),
+                    result: Ok(items),
+                    capabilities: Some(capabilities),
                 });
                 Ok(JobSummary {
                     outcome: Outcome::Completed,

@@ -201,6 +201,17 @@ impl<'a> Transfer<'a> {
         self
     }
 
+    /// The device's item tree, or why it could not be read.
+    fn device_items(&self) -> Result<Item, TransferError> {
+        self.driver.items().map_err(|e| {
+            TransferError::new(
+                e.code(),
+                None,
+                format!("cannot read the device's items: {e}"),
+            )
+        })
+    }
+
     /// The recorded trace of the last download or upload.
     pub fn trace(&self) -> &Trace {
         &self.trace
@@ -233,7 +244,10 @@ impl<'a> Transfer<'a> {
     ) -> Result<Outcome, TransferError> {
         self.trace = Trace::default();
         self.totals = Totals::default();
-        let root = self.driver.items();
+        let root = match self.device_items() {
+            Ok(root) => root,
+            Err(error) => return self.refuse(callback, error),
+        };
         let target = match root.find(item) {
             Some(found) => found.clone(),
             None => {
@@ -370,7 +384,7 @@ impl<'a> Transfer<'a> {
         parent: &str,
         areas: &[super::item::ItemArea],
     ) -> Result<Vec<Item>, TransferError> {
-        let root = self.driver.items();
+        let root = self.device_items()?;
         let source = root.find(parent).cloned().ok_or_else(|| {
             TransferError::new(
                 StatusCode::ITEM_DELETED,
@@ -392,7 +406,7 @@ impl<'a> Transfer<'a> {
     /// Creates a new child item (e.g. a file) under the storage folder
     /// `parent`, to upload into.
     pub fn create_child_item(&mut self, parent: &str, name: &str) -> Result<Item, TransferError> {
-        let root = self.driver.items();
+        let root = self.device_items()?;
         let folder = root.find(parent).cloned().ok_or_else(|| {
             TransferError::new(
                 StatusCode::ITEM_DELETED,
@@ -430,14 +444,18 @@ impl<'a> Transfer<'a> {
             upload: true,
             events: Vec::new(),
         };
-        let root = self.driver.items();
-        let result = match root.find(item).cloned() {
-            None => Err(TransferError::new(
-                StatusCode::ITEM_DELETED,
-                None,
-                format!("the device has no item named {item}"),
-            )),
-            Some(target) => {
+        let target = self.device_items().and_then(|root| {
+            root.find(item).cloned().ok_or_else(|| {
+                TransferError::new(
+                    StatusCode::ITEM_DELETED,
+                    None,
+                    format!("the device has no item named {item}"),
+                )
+            })
+        });
+        let result = match target {
+            Err(error) => Err(error),
+            Ok(target) => {
                 let mut reader = UploadReader {
                     source,
                     size,

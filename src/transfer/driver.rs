@@ -35,15 +35,113 @@ pub struct DeviceInfo {
     pub kind: String,
 }
 
-/// What a device can do, to fill settings and validate requests.
+/// The values a numeric setting may take on a device: a list, or a range
+/// with a step (eSCL and SANE describe resolutions both ways).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Choice {
+    /// Exactly these values, ascending.
+    List(Vec<u32>),
+    /// `min, min + step, ..., max` (`step` 0 counts as 1).
+    Range {
+        /// Lowest value.
+        min: u32,
+        /// Highest value.
+        max: u32,
+        /// Distance between two values.
+        step: u32,
+    },
+}
+
+impl Choice {
+    /// True when `value` is offered.
+    pub fn contains(&self, value: u32) -> bool {
+        match self {
+            Choice::List(values) => values.contains(&value),
+            Choice::Range { min, max, step } => {
+                (*min..=*max).contains(&value) && (value - min).is_multiple_of((*step).max(1))
+            }
+        }
+    }
+
+    /// The offered value nearest to `value` (the lower one on a tie), or
+    /// `None` for an empty list.
+    pub fn nearest(&self, value: u32) -> Option<u32> {
+        match self {
+            Choice::List(values) => values
+                .iter()
+                .copied()
+                .min_by_key(|v| (v.abs_diff(value), *v)),
+            Choice::Range { min, max, step } => {
+                let step = (*step).max(1);
+                let top = min + (max.saturating_sub(*min) / step) * step;
+                let clamped = value.clamp(*min, top.max(*min));
+                let below = min + (clamped - min) / step * step;
+                let above = (below + step).min(top);
+                Some(if clamped - below <= above.saturating_sub(clamped) {
+                    below
+                } else {
+                    above
+                })
+            }
+        }
+    }
+
+    /// Lowest offered value.
+    pub fn min(&self) -> Option<u32> {
+        match self {
+            Choice::List(values) => values.iter().copied().min(),
+            Choice::Range { min, .. } => Some(*min),
+        }
+    }
+
+    /// Highest offered value.
+    pub fn max(&self) -> Option<u32> {
+        match self {
+            Choice::List(values) => values.iter().copied().max(),
+            Choice::Range { min, max, step } => {
+                let step = (*step).max(1);
+                Some(min + (max.saturating_sub(*min) / step) * step)
+            }
+        }
+    }
+
+    /// The offered values among `candidates` (for a menu), or all of a
+    /// list.
+    pub fn menu(&self, candidates: &[u32]) -> Vec<u32> {
+        match self {
+            Choice::List(values) => values.clone(),
+            Choice::Range { .. } => candidates
+                .iter()
+                .copied()
+                .filter(|v| self.contains(*v))
+                .collect(),
+        }
+    }
+
+    /// For people: `75, 150, 300` or `75..1200 in steps of 1`.
+    pub fn describe(&self) -> String {
+        match self {
+            Choice::List(values) => values
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            Choice::Range { min, max, step } => {
+                format!("{min}..{max} in steps of {}", (*step).max(1))
+            }
+        }
+    }
+}
+
+/// What one paper source of a device can do. Real scanners differ by
+/// source: a feeder often has fewer resolutions and a longer, narrower
+/// largest area than the flatbed, and only some feeders scan both sides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Capabilities {
-    /// Paper sources.
-    pub sources: Vec<Source>,
-    /// Lowest resolution in dpi.
-    pub min_dpi: u32,
-    /// Highest resolution in dpi.
-    pub max_dpi: u32,
+pub struct SourceCapabilities {
+    /// The source (`Duplex` is a feeder that scans both sides).
+    pub source: Source,
+    /// Resolutions in dpi.
+    pub resolutions: Choice,
     /// Colour modes.
     pub modes: Vec<ColorMode>,
     /// Paper sizes the device knows by name (`Auto`: it detects the
@@ -51,8 +149,118 @@ pub struct Capabilities {
     pub sizes: Vec<PageSize>,
     /// Largest scan area, millimetres (width, height).
     pub max_area_mm: (f64, f64),
+    /// Encodings the device itself can send pages in (empty: raw rows
+    /// only).
+    pub formats: Vec<FileFormat>,
+}
+
+impl SourceCapabilities {
+    /// Why `settings` cannot be scanned from this source, naming what it
+    /// offers instead; `None` when they can.
+    pub fn refuse(&self, settings: &ScanSettings) -> Option<String> {
+        let name = settings.source.as_str();
+        if !self.resolutions.contains(settings.dpi) {
+            return Some(format!(
+                "the {name} does not scan at {} dpi (it offers {} dpi)",
+                settings.dpi,
+                self.resolutions.describe()
+            ));
+        }
+        if !self.modes.contains(&settings.mode) {
+            let offered: Vec<&str> = self.modes.iter().map(|m| m.as_str()).collect();
+            return Some(format!(
+                "the {name} does not scan in {} (it offers {})",
+                settings.mode.as_str(),
+                offered.join(", ")
+            ));
+        }
+        let (w, h) = self.max_area_mm;
+        let (pw, ph) = settings.size.millimetres();
+        if pw > w + 0.05 || ph.is_some_and(|ph| ph > h + 0.05) {
+            return Some(format!(
+                "the page size ({pw:.0} x {} mm) does not fit the {name}'s largest area, {w:.0} x {h:.0} mm",
+                ph.map_or_else(|| String::from("any"), |ph| format!("{ph:.0}"))
+            ));
+        }
+        if let Some(area) = settings.area
+            && settings.source == Source::Flatbed
+            && !area.lies_within((w, h))
+        {
+            return Some(format!(
+                "the scan area {:.0},{:.0} {:.0} x {:.0} mm does not lie on the {w:.0} x {h:.0} mm glass",
+                area.x_mm, area.y_mm, area.width_mm, area.height_mm
+            ));
+        }
+        if settings.size == PageSize::Auto && !self.sizes.contains(&PageSize::Auto) {
+            return Some(format!("the {name} cannot detect the page length"));
+        }
+        None
+    }
+}
+
+/// What a device can do, source by source, to fill settings and validate
+/// requests. Fetched from the device when it is opened (a network device's
+/// fetch can fail: see [`Driver::capabilities`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Paper sources, each with what it offers.
+    pub sources: Vec<SourceCapabilities>,
     /// True when the device has a storage folder that accepts uploads.
     pub storage: bool,
+}
+
+impl Capabilities {
+    /// A device whose every source offers the same (many simple devices,
+    /// and legacy drivers that describe one option set for all sources).
+    pub fn uniform(
+        sources: &[Source],
+        resolutions: Choice,
+        modes: Vec<ColorMode>,
+        sizes: Vec<PageSize>,
+        max_area_mm: (f64, f64),
+        storage: bool,
+    ) -> Capabilities {
+        Capabilities {
+            sources: sources
+                .iter()
+                .map(|&source| SourceCapabilities {
+                    source,
+                    resolutions: resolutions.clone(),
+                    modes: modes.clone(),
+                    sizes: sizes.clone(),
+                    max_area_mm,
+                    formats: Vec::new(),
+                })
+                .collect(),
+            storage,
+        }
+    }
+
+    /// What `source` offers, when the device has it.
+    pub fn source(&self, source: Source) -> Option<&SourceCapabilities> {
+        self.sources.iter().find(|s| s.source == source)
+    }
+
+    /// The sources, in the device's order.
+    pub fn source_list(&self) -> Vec<Source> {
+        self.sources.iter().map(|s| s.source).collect()
+    }
+
+    /// Why `settings` cannot be scanned on this device, naming what it
+    /// offers; `None` when they can.
+    pub fn refuse(&self, settings: &ScanSettings) -> Option<String> {
+        match self.source(settings.source) {
+            Some(source) => source.refuse(settings),
+            None => {
+                let offered: Vec<&str> = self.sources.iter().map(|s| s.source.as_str()).collect();
+                Some(format!(
+                    "the device has no {} (it offers {})",
+                    settings.source.as_str(),
+                    offered.join(", ")
+                ))
+            }
+        }
+    }
 }
 
 /// One page's data announcement.
@@ -238,11 +446,14 @@ pub trait Driver: Send {
     /// Who the device is.
     fn info(&self) -> DeviceInfo;
 
-    /// The device's item tree, as it is now.
-    fn items(&self) -> Item;
+    /// The device's item tree, as it is now (a network device asks it,
+    /// which can fail).
+    fn items(&self) -> Result<Item, DriverError>;
 
-    /// What the device can do.
-    fn capabilities(&self) -> Capabilities;
+    /// What the device can do, source by source (fetched from the device,
+    /// which can fail; an error is reported as such, never as a device
+    /// that can do nothing).
+    fn capabilities(&self) -> Result<Capabilities, DriverError>;
 
     /// Acquires `request.item`, page by page, into `sink`.
     fn acquire(

@@ -310,12 +310,12 @@ impl<D: BandDriver> Driver for BandDriverAdapter<D> {
         self.driver.info()
     }
 
-    fn items(&self) -> Item {
-        self.driver.items()
+    fn items(&self) -> Result<Item, DriverError> {
+        Ok(self.driver.items())
     }
 
-    fn capabilities(&self) -> Capabilities {
-        self.driver.capabilities()
+    fn capabilities(&self) -> Result<Capabilities, DriverError> {
+        Ok(self.driver.capabilities())
     }
 
     fn acquire(

@@ -25,8 +25,9 @@ pub use download::{
     DeviceIo, Outcome, PageEnd, PageObserver, Totals, Transfer, TransferError, TransferOptions,
 };
 pub use driver::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, Driver, DriverError,
-    Interrupted, PageData, PageGo, PageStart, StatusFlow, StatusOutcome, UploadSource,
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, Choice, DeviceInfo, Driver, DriverError,
+    Interrupted, PageData, PageGo, PageStart, SourceCapabilities, StatusFlow, StatusOutcome,
+    UploadSource,
 };
 pub use item::{Item, ItemArea};
 pub use settings::{ColorMode, PageSize, ScanArea, ScanSettings, Source};

@@ -165,6 +165,21 @@ impl ScanArea {
         (area.width_mm >= Self::MIN_SIDE_MM && area.height_mm >= Self::MIN_SIDE_MM).then_some(area)
     }
 
+    /// True when the whole area lies on a glass of `max_mm` (width,
+    /// height), within a twentieth of a millimetre, and its numbers are
+    /// finite.
+    pub fn lies_within(self, max_mm: (f64, f64)) -> bool {
+        const SLACK: f64 = 0.05;
+        let values = [self.x_mm, self.y_mm, self.width_mm, self.height_mm];
+        values.iter().all(|v| v.is_finite())
+            && self.x_mm >= -SLACK
+            && self.y_mm >= -SLACK
+            && self.width_mm > 0.0
+            && self.height_mm > 0.0
+            && self.x_mm + self.width_mm <= max_mm.0 + SLACK
+            && self.y_mm + self.height_mm <= max_mm.1 + SLACK
+    }
+
     /// Parses `X,Y,W,H` in millimetres (the command line's `--area`).
     pub fn parse(text: &str) -> Result<ScanArea, String> {
         let numbers: Vec<f64> = text

@@ -3,7 +3,7 @@
 //! destination, format, JPEG quality with the expected size per page) and
 //! the profiles list.
 
-use crate::app::StreamscanApp;
+use crate::app::{Setting, StreamscanApp};
 use crate::output::FileFormat;
 use crate::transfer::settings::mm_to_pixels;
 use crate::transfer::{ColorMode, PageSize, ScanArea, Source};
@@ -100,27 +100,42 @@ pub fn expected_page_bytes(
 pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     ui.heading("Scan settings");
     let caps = app.selected_device().and_then(|d| d.capabilities.clone());
+    // What this scan will use, and each preferred value the source lacks.
+    let fitted = app.fitted();
     let sources = caps
         .as_ref()
-        .map(|c| c.sources.clone())
+        .map(|c| c.source_list())
         .unwrap_or_else(|| vec![Source::Flatbed, Source::Feeder, Source::Duplex]);
-    let (min_dpi, max_dpi) = caps
+    let source_caps = caps
         .as_ref()
-        .map(|c| (c.min_dpi, c.max_dpi))
-        .unwrap_or((75, 1200));
-    let modes = caps
+        .and_then(|c| c.source(fitted.settings.source))
+        .cloned();
+    let resolutions = source_caps
+        .as_ref()
+        .map(|c| c.resolutions.menu(&RESOLUTIONS))
+        .unwrap_or_else(|| RESOLUTIONS.to_vec());
+    let modes = source_caps
         .as_ref()
         .map(|c| c.modes.clone())
         .unwrap_or_else(|| vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw]);
-    let sizes = caps
+    let sizes = source_caps
         .as_ref()
         .map(|c| c.sizes.clone())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| vec![PageSize::A4, PageSize::Letter, PageSize::Legal]);
-    let max_mm = caps
+    let max_mm = source_caps
         .as_ref()
         .map(|c| c.max_area_mm)
         .unwrap_or((215.9, 355.6));
+    let note = |ui: &mut egui::Ui, setting: Setting| {
+        if let Some(text) = fitted.note(setting) {
+            ui.label(
+                egui::RichText::new(text)
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
+            );
+        }
+    };
     let scanning = app.is_scanning();
     ui.add_enabled_ui(!scanning, |ui| {
         let scan = &mut app.preferences_mut().scan;
@@ -131,16 +146,15 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                     ui.selectable_value(&mut scan.source, *s, source_label(*s));
                 }
             });
+        note(ui, Setting::Source);
         egui::ComboBox::new("resolution", "Resolution")
             .selected_text(format!("{} dpi", scan.dpi))
             .show_ui(ui, |ui| {
-                for dpi in RESOLUTIONS
-                    .iter()
-                    .filter(|d| (min_dpi..=max_dpi).contains(d))
-                {
+                for dpi in &resolutions {
                     ui.selectable_value(&mut scan.dpi, *dpi, format!("{dpi} dpi"));
                 }
             });
+        note(ui, Setting::Resolution);
         egui::ComboBox::new("mode", "Colour mode")
             .selected_text(mode_label(scan.mode))
             .show_ui(ui, |ui| {
@@ -148,6 +162,7 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                     ui.selectable_value(&mut scan.mode, *m, mode_label(*m));
                 }
             });
+        note(ui, Setting::Mode);
         let custom = matches!(scan.size, PageSize::Custom { .. });
         egui::ComboBox::new("size", "Page size")
             .selected_text(if custom {
@@ -167,6 +182,7 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                     };
                 }
             });
+        note(ui, Setting::Size);
         if let PageSize::Custom {
             width_mm,
             height_mm,
@@ -206,6 +222,7 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                     scan.area = None;
                 }
             });
+            note(ui, Setting::Area);
         }
         ui.horizontal(|ui| {
             ui.add_enabled(

@@ -27,9 +27,9 @@ use crate::raster::geometry::{Rect, crop, straighten};
 use crate::raster::{Page, PageHeader};
 use crate::stream::{FileFormat, Side};
 use crate::transfer::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, ColorMode, DeviceInfo, Driver,
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, Choice, ColorMode, DeviceInfo, Driver,
     DriverError, Interrupted, Item, ItemArea, ItemFlags, PageData, PageGo, PageSize, PageStart,
-    ScanArea, ScanSettings, Source, StatusCode, StatusOutcome, UploadSource,
+    ScanArea, ScanSettings, Source, SourceCapabilities, StatusCode, StatusOutcome, UploadSource,
 };
 use render::{PageSpec, RenderedPage, render_page};
 use std::io::Read;
@@ -46,8 +46,62 @@ pub const ROOT_ITEM: &str = "Root";
 /// Name of the flatbed item.
 pub const FLATBED_ITEM: &str = "Flatbed";
 
-/// Lowest and highest resolution.
+/// Lowest and highest flatbed resolution.
 pub const DPI_RANGE: (u32, u32) = (75, 1200);
+
+/// Resolutions the feeder offers (fewer and lower than the flatbed, as on
+/// real scanners).
+pub const FEEDER_RESOLUTIONS: [u32; 6] = [75, 100, 150, 200, 300, 600];
+
+/// The flatbed glass, millimetres (width, height).
+pub const GLASS_MM: (f64, f64) = (215.9, 297.0);
+
+/// The feeder's largest page, millimetres (width, height).
+pub const FEEDER_MAX_MM: (f64, f64) = (215.9, 355.6);
+
+/// What the virtual scanner offers, source by source: the flatbed scans
+/// 75-1200 dpi in steps of 25 on an A4-long glass; the feeder takes
+/// Legal-long pages at up to 600 dpi and is the only source that scans
+/// both sides.
+pub fn sim_capabilities() -> Capabilities {
+    let modes = vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw];
+    let feeder = SourceCapabilities {
+        source: Source::Feeder,
+        resolutions: Choice::List(FEEDER_RESOLUTIONS.to_vec()),
+        modes: modes.clone(),
+        sizes: vec![
+            PageSize::A4,
+            PageSize::Letter,
+            PageSize::Legal,
+            PageSize::Auto,
+        ],
+        max_area_mm: FEEDER_MAX_MM,
+        formats: Vec::new(),
+    };
+    Capabilities {
+        sources: vec![
+            SourceCapabilities {
+                source: Source::Flatbed,
+                resolutions: Choice::Range {
+                    min: DPI_RANGE.0,
+                    max: DPI_RANGE.1,
+                    step: 25,
+                },
+                modes,
+                // The lid sensor measures the sheet: `auto` works here too.
+                sizes: vec![PageSize::A4, PageSize::Letter, PageSize::Auto],
+                max_area_mm: GLASS_MM,
+                formats: Vec::new(),
+            },
+            feeder.clone(),
+            SourceCapabilities {
+                source: Source::Duplex,
+                ..feeder
+            },
+        ],
+        storage: true,
+    }
+}
 
 /// The virtual scanner.
 pub struct SimDriver {
@@ -315,14 +369,19 @@ impl SimDriver {
         let settings = &request.settings;
         // Faults are numbered within a job: every job meets them again.
         self.faults = self.options.faults.clone();
-        let (lo, hi) = DPI_RANGE;
-        if !(lo..=hi).contains(&settings.dpi) {
-            return Err(Stop::Error(DriverError::InvalidSetting(format!(
-                "{} dpi is outside the virtual scanner's {lo}..{hi} dpi",
-                settings.dpi
-            ))));
-        }
         let flatbed = request.item.name.eq_ignore_ascii_case(FLATBED_ITEM);
+        let source = if flatbed {
+            Source::Flatbed
+        } else {
+            settings.source
+        };
+        let asked = ScanSettings {
+            source,
+            ..settings.clone()
+        };
+        if let Some(why) = sim_capabilities().refuse(&asked) {
+            return Err(Stop::Error(DriverError::InvalidSetting(why)));
+        }
         if flatbed && !request.children.is_empty() {
             if self.take_fault(|f| f == Fault::Busy).is_some() {
                 self.start_condition(sink, StatusCode::BUSY)?;
@@ -472,12 +531,12 @@ fn flatbed_area(scene: &Page, area: ScanArea) -> Result<Page, Stop> {
         mm(scene.header.width, scene.header.dpi_x),
         mm(scene.height(), scene.header.dpi_y),
     );
-    let Some(area) = area.clamped(glass) else {
+    if !area.lies_within(glass) {
         return Err(Stop::Error(DriverError::InvalidSetting(format!(
             "the scan area {:.0},{:.0} {:.0} x {:.0} mm does not lie on the {:.0} x {:.0} mm glass",
             area.x_mm, area.y_mm, area.width_mm, area.height_mm, glass.0, glass.1
         ))));
-    };
+    }
     let px = |v: f64, dpi: u32| (v * f64::from(dpi) / 25.4).round() as u32;
     let rect = Rect {
         x: px(area.x_mm, scene.header.dpi_x),
@@ -526,7 +585,7 @@ impl Driver for SimDriver {
         }
     }
 
-    fn items(&self) -> Item {
+    fn items(&self) -> Result<Item, DriverError> {
         let mut root = Item::new("", ROOT_ITEM, ItemFlags::ROOT | ItemFlags::FOLDER);
         let source = ItemFlags::IMAGE | ItemFlags::TRANSFER | ItemFlags::PROGRAMMABLE_DATA_SOURCE;
         let mut flatbed = Item::new(ROOT_ITEM, FLATBED_ITEM, source);
@@ -537,24 +596,11 @@ impl Driver for SimDriver {
         root.children.push(flatbed);
         root.children.push(Item::new(ROOT_ITEM, "Feeder", source));
         root.children.push(self.storage.item(ROOT_ITEM));
-        root
+        Ok(root)
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            sources: vec![Source::Flatbed, Source::Feeder, Source::Duplex],
-            min_dpi: DPI_RANGE.0,
-            max_dpi: DPI_RANGE.1,
-            modes: vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw],
-            sizes: vec![
-                PageSize::A4,
-                PageSize::Letter,
-                PageSize::Legal,
-                PageSize::Auto,
-            ],
-            max_area_mm: (215.9, 355.6),
-            storage: true,
-        }
+    fn capabilities(&self) -> Result<Capabilities, DriverError> {
+        Ok(sim_capabilities())
     }
 
     fn acquire(
@@ -608,7 +654,7 @@ impl Driver for SimDriver {
                 parent.full_name
             )));
         }
-        let (max_w, max_h) = self.capabilities().max_area_mm;
+        let (max_w, max_h) = GLASS_MM;
         let sane = [
             area.x_mm,
             area.y_mm,
