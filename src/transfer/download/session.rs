@@ -1,749 +1,70 @@
-//! Downloads and uploads: the WIA service's part of a transfer.
-//!
-//! [`Transfer`] drives one device back end for one job. On a download it
-//! asks the application for a stream before every page, builds the chain
-//! `filter -> encoder -> counted stream` behind it, forwards the driver's
-//! rows or encoded bytes, sends STATUS / NEW_PAGE / END_OF_STREAM and
-//! exactly one final END_OF_TRANSFER, runs the device-status handler chain
-//! (application, driver, default), rewinds a page that a handled error
-//! interrupted, enforces the no-data timeout while the job waits on the
-//! device, and records everything in a [`Trace`].
+//! The layer's state while a driver acquires: the [`Session`] that is the
+//! driver's [`AcquireSink`], page by page: stream requests, raw bands and
+//! encoded bodies into the filter and encoder, the status-handler chain,
+//! page ends and the job's end.
 
-use super::callback::{
-    Destination, DeviceStatus, Flow, Side, StatusAnswer, StatusHandler, StreamAnswer,
-    StreamRequest, TransferCallback, TransferMessage,
-};
-use super::codes::{ItemFlags, MessageKind, StatusCode};
-use super::driver::{
-    AcquireEnd, AcquireRequest, AcquireSink, Driver, DriverError, Interrupted, PageData, PageGo,
-    PageStart, StatusFlow, StatusOutcome, UploadSource,
-};
-use super::item::Item;
-use super::settings::ScanSettings;
-use super::trace::{StreamReply, Trace, TraceEvent};
-use crate::clock::{CancelToken, SharedClock, SystemClock};
-use crate::filter::{BandTap, Filter, FilterSettings};
-use crate::output::{self, EncodeOptions, FileFormat, PageEncoder};
-use crate::raster::{Band, Page, PageHeader, PixelFormat};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
-/// How a job ended when it did not fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Outcome {
-    /// Every requested page was transferred (or the feeder emptied with
-    /// pages = 0).
-    Completed,
-    /// The feeder ran out before the requested count
-    /// (WIA_STATUS_END_OF_MEDIA): a success with a warning.
-    EndOfMedia {
-        /// Pages delivered.
-        pages: u32,
-    },
-    /// The job was cancelled (WIA's S_FALSE); completed pages are kept.
-    Cancelled,
-}
-
-impl Outcome {
-    /// The name used in reports and JSON events.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Completed => "Completed",
-            Outcome::EndOfMedia { .. } => "EndOfMedia",
-            Outcome::Cancelled => "Cancelled",
-        }
-    }
-}
-
-/// A job that failed: the code, the page it failed on, what was kept.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct TransferError {
-    /// The WIA code of the failure.
-    pub code: StatusCode,
-    /// The (delivered-numbering) page in progress when it failed.
-    pub page: Option<u32>,
-    /// Pages completed and kept before the failure.
-    pub pages_completed: u32,
-    /// What failed, in words.
-    pub message: String,
-}
-
-impl TransferError {
-    fn new(code: StatusCode, page: Option<u32>, message: impl Into<String>) -> TransferError {
-        TransferError {
-            code,
-            page,
-            pages_completed: 0,
-            message: message.into(),
-        }
-    }
-}
-
-/// Counts of a job's pages.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Totals {
-    /// Pages delivered (completed and kept).
-    pub delivered: u32,
-    /// Pages the application skipped.
-    pub skipped: u32,
-    /// Pages abandoned (cancel, fault).
-    pub abandoned: u32,
-    /// Blank pages the filter dropped.
-    pub dropped: u32,
-}
-
-/// What the last download read from the device.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DeviceIo {
-    /// `Driver::acquire` calls made.
-    pub acquisitions: u32,
-    /// Bytes of page data the device sent (rows and encoded bytes),
-    /// skipped pages included.
-    pub bytes_read: u64,
-}
-
-/// Settings of the transfer layer itself.
-#[derive(Clone)]
-pub struct TransferOptions {
-    /// Time source for waits and the no-data timeout.
-    pub clock: SharedClock,
-    /// The job's cancel token (fire it from any thread to cancel).
-    pub cancel: CancelToken,
-    /// How long the device may send nothing while the job waits on it.
-    pub no_data_timeout: Duration,
-}
-
-impl Default for TransferOptions {
-    fn default() -> Self {
-        TransferOptions {
-            clock: SystemClock::shared(),
-            cancel: CancelToken::new(),
-            no_data_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-/// How a page ended, as an observer sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageEnd {
-    /// The page is complete and kept; `blank` when blank detection flagged it.
-    Kept {
-        /// Flagged blank by the filter.
-        blank: bool,
-    },
-    /// The page was abandoned (cancel, fault).
-    Abandoned,
-    /// The filter found the page blank and the settings drop blank pages.
-    Dropped,
-}
-
-/// Watches page data as it flows (the engine's preview and cache taps).
-/// Called on the transfer thread; keep it quick.
-pub trait PageObserver: Send + Sync {
-    /// Raw rows of `page` start (again, after a retry) with `header`.
-    fn page_data(&self, page: u32, side: Side, header: &PageHeader);
-    /// Unfiltered rows as the device sent them.
-    fn raw_band(&self, page: u32, band: &Band);
-    /// Rows after the filter's point operations, as they will be encoded.
-    fn filtered_band(&self, band: &Band);
-    /// The page ended.
-    fn page_end(&self, page: u32, end: PageEnd);
-}
-
-/// One job on one device.
-pub struct Transfer<'a> {
-    driver: &'a mut dyn Driver,
-    options: TransferOptions,
-    app_handler: Option<&'a mut dyn StatusHandler>,
-    observer: Option<Arc<dyn PageObserver>>,
-    trace: Trace,
-    /// False: downloads record no trace (see [`Transfer::without_trace`]).
-    record_trace: bool,
-    totals: Totals,
-    io: DeviceIo,
-}
-
-impl<'a> Transfer<'a> {
-    /// Prepares a job on `driver`.
-    pub fn new(driver: &'a mut dyn Driver, options: TransferOptions) -> Transfer<'a> {
-        Transfer {
-            driver,
-            options,
-            app_handler: None,
-            observer: None,
-            trace: Trace::default(),
-            record_trace: true,
-            io: DeviceIo::default(),
-            totals: Totals::default(),
-        }
-    }
-
-    /// Installs the application's device-status handler (first in the chain).
-    pub fn with_status_handler(mut self, handler: &'a mut dyn StatusHandler) -> Transfer<'a> {
-        self.app_handler = Some(handler);
-        self
-    }
-
-    /// Installs a page observer.
-    pub fn with_observer(mut self, observer: Arc<dyn PageObserver>) -> Transfer<'a> {
-        self.observer = Some(observer);
-        self
-    }
-
-    /// Records no trace of downloads, for long-running jobs: the trace
-    /// keeps every message (a STATUS per band), so it grows with the page
-    /// count. [`Transfer::trace`] then shows no download events.
-    pub fn without_trace(mut self) -> Transfer<'a> {
-        self.record_trace = false;
-        self
-    }
-
-    /// The device's item tree, or why it could not be read.
-    fn device_items(&self) -> Result<Item, TransferError> {
-        self.driver.items().map_err(|e| {
-            TransferError::new(
-                e.code(),
-                None,
-                format!("cannot read the device's items: {e}"),
-            )
-        })
-    }
-
-    /// The recorded trace of the last download or upload.
-    pub fn trace(&self) -> &Trace {
-        &self.trace
-    }
-
-    /// Page counts of the last download.
-    pub fn totals(&self) -> Totals {
-        self.totals
-    }
-
-    /// What the last download read from the device.
-    pub fn device_io(&self) -> DeviceIo {
-        self.io
-    }
-
-    /// The job's cancel token.
-    pub fn cancel_token(&self) -> CancelToken {
-        self.options.cancel.clone()
-    }
-
-    /// Downloads `item` (a source, a file, or with
-    /// [`ACQUIRE_CHILDREN`](super::codes::download_flags::ACQUIRE_CHILDREN)
-    /// a folder) into the streams `callback` gives.
-    pub fn download(
-        &mut self,
-        item: &str,
-        flags: u32,
-        settings: &ScanSettings,
-        callback: &mut dyn TransferCallback,
-    ) -> Result<Outcome, TransferError> {
-        self.trace = Trace::default();
-        self.totals = Totals::default();
-        let root = match self.device_items() {
-            Ok(root) => root,
-            Err(error) => return self.refuse(callback, error),
-        };
-        let target = match root.find(item) {
-            Some(found) => found.clone(),
-            None => {
-                return self.refuse(
-                    callback,
-                    TransferError::new(
-                        StatusCode::ITEM_DELETED,
-                        None,
-                        format!("the device has no item named {item}"),
-                    ),
-                );
-            }
-        };
-        let children = flags & super::codes::download_flags::ACQUIRE_CHILDREN != 0;
-        let requests: Vec<AcquireRequest> =
-            if children && (target.is_folder() || !target.children.is_empty()) {
-                let leaves: Vec<Item> = target.transfer_leaves().into_iter().cloned().collect();
-                if self.driver.scans_children_in_one_pass(&target) {
-                    vec![AcquireRequest {
-                        item: target.clone(),
-                        children: leaves,
-                        settings: settings.clone(),
-                    }]
-                } else {
-                    leaves
-                        .into_iter()
-                        .map(|leaf| AcquireRequest {
-                            item: leaf,
-                            children: Vec::new(),
-                            settings: settings.clone(),
-                        })
-                        .collect()
-                }
-            } else if target.is_transferable() && !target.is_folder() {
-                vec![AcquireRequest {
-                    item: target.clone(),
-                    children: Vec::new(),
-                    settings: settings.clone(),
-                }]
-            } else {
-                return self.refuse(
-                    callback,
-                    TransferError::new(
-                        StatusCode::INVALID_COMMAND,
-                        None,
-                        format!(
-                            "{} cannot be downloaded{}",
-                            target.full_name,
-                            if target.is_folder() {
-                                " without ACQUIRE_CHILDREN"
-                            } else {
-                                ""
-                            }
-                        ),
-                    ),
-                );
-            };
-        // Folders get one stream per child; a multipage setting applies to
-        // a single source only.
-        let multipage = settings.multipage && !children && settings.format.is_multipage();
-        self.trace.multipage = multipage;
-        let driver_handler = self.driver.status_handler();
-        let clock = self.options.clock.clone();
-        let mut session = Session {
-            callback,
-            app_handler: self
-                .app_handler
-                .as_deref_mut()
-                .map(|h| h as &mut dyn StatusHandler),
-            driver_handler,
-            observer: self.observer.clone(),
-            options: &self.options,
-            settings,
-            trace: &mut self.trace,
-            record: self.record_trace,
-            totals: Totals::default(),
-            io: DeviceIo::default(),
-            multipage,
-            stream: None,
-            page: PageState::Idle,
-            skip_item: false,
-            cancelled: false,
-            aborted: false,
-            failure: None,
-            last_activity: clock.now(),
-            pending_clear: false,
-        };
-        let mut result: Result<AcquireEnd, DriverError> = Ok(AcquireEnd::Done);
-        for request in &requests {
-            if session.cancelled || session.aborted {
-                break;
-            }
-            session.skip_item = false;
-            session.last_activity = clock.now();
-            session.io.acquisitions += 1;
-            result = self.driver.acquire(request, &mut session);
-            if result.is_err() {
-                break;
-            }
-        }
-        let outcome = session.finish(result);
-        self.totals = session.totals;
-        self.io = session.io;
-        outcome
-    }
-
-    /// Sends END_OF_TRANSFER for a job that could not start, and fails it.
-    fn refuse(
-        &mut self,
-        callback: &mut dyn TransferCallback,
-        error: TransferError,
-    ) -> Result<Outcome, TransferError> {
-        let message = TransferMessage {
-            kind: MessageKind::EndOfTransfer,
-            item: String::new(),
-            page: 0,
-            side: Side::Front,
-            percent: 100,
-            bytes: 0,
-        };
-        let answer = callback.message(&message);
-        self.trace
-            .events
-            .push(TraceEvent::Message { message, answer });
-        Err(error)
-    }
-
-    /// Creates Generated child items of the source `parent` (e.g.
-    /// `Flatbed`), one per area (the photos segmentation found), after
-    /// removing the earlier ones. Download `parent` with ACQUIRE_CHILDREN
-    /// to get one image per region.
-    pub fn create_region_items(
-        &mut self,
-        parent: &str,
-        areas: &[super::item::ItemArea],
-    ) -> Result<Vec<Item>, TransferError> {
-        let root = self.device_items()?;
-        let source = root.find(parent).cloned().ok_or_else(|| {
-            TransferError::new(
-                StatusCode::ITEM_DELETED,
-                None,
-                format!("the device has no item named {parent}"),
-            )
-        })?;
-        self.driver.clear_generated_items(&source);
-        areas
-            .iter()
-            .map(|area| {
-                self.driver
-                    .create_generated_item(&source, *area)
-                    .map_err(|e| TransferError::new(e.code(), None, e.to_string()))
-            })
-            .collect()
-    }
-
-    /// Creates a new child item (e.g. a file) under the storage folder
-    /// `parent`, to upload into.
-    pub fn create_child_item(&mut self, parent: &str, name: &str) -> Result<Item, TransferError> {
-        let root = self.device_items()?;
-        let folder = root.find(parent).cloned().ok_or_else(|| {
-            TransferError::new(
-                StatusCode::ITEM_DELETED,
-                None,
-                format!("the device has no folder named {parent}"),
-            )
-        })?;
-        if !folder
-            .flags
-            .contains(ItemFlags::STORAGE | ItemFlags::FOLDER)
-        {
-            return Err(TransferError::new(
-                StatusCode::INVALID_COMMAND,
-                None,
-                format!("{} is not a storage folder", folder.full_name),
-            ));
-        }
-        self.driver
-            .create_child_item(&folder, name, ItemFlags::FILE | ItemFlags::TRANSFER)
-            .map_err(|e| TransferError::new(e.code(), None, e.to_string()))
-    }
-
-    /// Uploads `source` into the existing item `item`, sending STATUS with
-    /// the bytes read so far and END_OF_TRANSFER last. Returns the bytes
-    /// stored.
-    pub fn upload(
-        &mut self,
-        item: &str,
-        source: &mut dyn Read,
-        size: Option<u64>,
-        on_message: &mut dyn FnMut(&TransferMessage) -> Flow,
-    ) -> Result<u64, TransferError> {
-        self.trace = Trace {
-            multipage: false,
-            upload: true,
-            events: Vec::new(),
-        };
-        let target = self.device_items().and_then(|root| {
-            root.find(item).cloned().ok_or_else(|| {
-                TransferError::new(
-                    StatusCode::ITEM_DELETED,
-                    None,
-                    format!("the device has no item named {item}"),
-                )
-            })
-        });
-        let result = match target {
-            Err(error) => Err(error),
-            Ok(target) => {
-                let mut reader = UploadReader {
-                    source,
-                    size,
-                    read: 0,
-                    item: target.name.clone(),
-                    cancel: self.options.cancel.clone(),
-                    on_message: &mut *on_message,
-                    trace: &mut self.trace,
-                    io_error: None,
-                };
-                let stored = self.driver.upload(&target, &mut reader);
-                let read = reader.read;
-                let io_error = reader.io_error.take();
-                match stored {
-                    Ok(n) => Ok(n),
-                    Err(DriverError::Cancelled) => Err(TransferError::new(
-                        StatusCode::GENERAL_ERROR,
-                        None,
-                        format!("upload of {} cancelled after {read} bytes", target.name),
-                    )),
-                    Err(e) => {
-                        let detail = io_error.map(|e| format!(": {e}")).unwrap_or_default();
-                        Err(TransferError::new(
-                            e.code(),
-                            None,
-                            format!("upload to {} failed: {e}{detail}", target.full_name),
-                        ))
-                    }
-                }
-            }
-        };
-        let message = TransferMessage {
-            kind: MessageKind::EndOfTransfer,
-            item: item.to_string(),
-            page: 0,
-            side: Side::Front,
-            percent: 100,
-            bytes: 0,
-        };
-        let answer = on_message(&message);
-        self.trace
-            .events
-            .push(TraceEvent::Message { message, answer });
-        result
-    }
-}
-
-/// The application's upload source as the driver reads it.
-struct UploadReader<'r> {
-    source: &'r mut dyn Read,
-    size: Option<u64>,
-    read: u64,
-    item: String,
-    cancel: CancelToken,
-    on_message: &'r mut dyn FnMut(&TransferMessage) -> Flow,
-    trace: &'r mut Trace,
-    io_error: Option<io::Error>,
-}
-
-impl UploadSource for UploadReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, DriverError> {
-        if self.cancel.is_cancelled() {
-            return Err(DriverError::Cancelled);
-        }
-        let n = loop {
-            match self.source.read(buf) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let text = e.to_string();
-                    self.io_error = Some(e);
-                    return Err(DriverError::Source(text));
-                }
-            }
-        };
-        if n == 0 {
-            if self.read == 0 {
-                return Err(DriverError::Source(String::from("the file is empty")));
-            }
-            return Ok(0);
-        }
-        self.read += n as u64;
-        let percent = match self.size {
-            Some(size) if size > 0 => ((self.read * 100) / size).min(100) as i32,
-            _ => -1,
-        };
-        let message = TransferMessage {
-            kind: MessageKind::Status,
-            item: self.item.clone(),
-            page: 1,
-            side: Side::Front,
-            percent,
-            bytes: self.read,
-        };
-        let answer = (self.on_message)(&message);
-        self.trace
-            .events
-            .push(TraceEvent::Message { message, answer });
-        if answer == Flow::Cancel {
-            self.cancel.cancel();
-        }
-        Ok(n)
-    }
-
-    fn size(&self) -> Option<u64> {
-        self.size
-    }
-}
-
-/// A destination wrapper that publishes the stream's length.
-struct Counted {
-    inner: Box<dyn Destination>,
-    pos: u64,
-    len: u64,
-    shared: Arc<AtomicU64>,
-}
-
-impl Write for Counted {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.pos += n as u64;
-        if self.pos > self.len {
-            self.len = self.pos;
-            self.shared.store(self.len, Ordering::Relaxed);
-        }
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl Seek for Counted {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.pos = self.inner.seek(pos)?;
-        Ok(self.pos)
-    }
-}
-
-impl Destination for Counted {
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)?;
-        self.len = len;
-        self.shared.store(len, Ordering::Relaxed);
-        Ok(())
-    }
-    fn complete(&mut self) -> io::Result<()> {
-        self.inner.complete()
-    }
-    fn discard(&mut self) {
-        self.inner.discard()
-    }
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-}
-
-/// Copies an item's own bytes (a stored file) into the stream untouched.
-struct PassThrough {
-    dest: Box<dyn Destination>,
-    pages: u32,
-}
-
-impl PageEncoder for PassThrough {
-    fn begin_page(&mut self, _header: &PageHeader) -> io::Result<()> {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "a stored file arrives encoded, not as rows",
-        ))
-    }
-    fn write_band(&mut self, _band: &Band) -> io::Result<()> {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "a stored file arrives encoded, not as rows",
-        ))
-    }
-    fn accepts_encoded(&self, _format: FileFormat) -> bool {
-        true
-    }
-    fn begin_encoded(&mut self, _: FileFormat, _: Option<&PageHeader>) -> io::Result<()> {
-        Ok(())
-    }
-    fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.dest.write_all(bytes)
-    }
-    fn end_page(&mut self) -> io::Result<()> {
-        self.pages += 1;
-        self.dest.flush()
-    }
-    fn abandon_page(&mut self) -> io::Result<()> {
-        self.dest.set_len(0)?;
-        self.dest.seek(SeekFrom::Start(0)).map(|_| ())
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-    fn pages(&self) -> u32 {
-        self.pages
-    }
-    fn destination(&mut self) -> &mut dyn Destination {
-        self.dest.as_mut()
-    }
-    fn into_destination(self: Box<Self>) -> Box<dyn Destination> {
-        self.dest
-    }
-}
-
-/// Shows the observer the rows after the filter's point operations.
-struct ObserverTap(Arc<dyn PageObserver>);
-
-impl BandTap for ObserverTap {
-    fn band(&self, band: &Band) {
-        self.0.filtered_band(band);
-    }
-}
-
-/// The stream currently open.
-struct OpenStream {
-    encoder: Filter,
-    bytes: Arc<AtomicU64>,
-    item: String,
-    /// Per-page: the page this stream holds. Multipage: the last page begun.
-    page: u32,
-    side: Side,
-    /// Per-page: the page is complete, END_OF_STREAM is due.
-    complete: bool,
-}
-
-enum DataState {
+use super::streams::OpenStream;
+use super::*;
+pub(super) enum DataState {
     NotStarted,
     Raw { header: PageHeader, rows: u32 },
     Passthrough,
     Decode { buf: Vec<u8> },
 }
 
-struct ActivePage {
-    number: u32,
-    side: Side,
-    item: String,
-    data: DataState,
+pub(super) struct ActivePage {
+    pub(super) number: u32,
+    pub(super) side: Side,
+    pub(super) item: String,
+    pub(super) data: DataState,
 }
 
-enum PageState {
+pub(super) enum PageState {
     Idle,
     Skipping,
     Active(ActivePage),
 }
 
 /// The layer's state while a driver acquires; the driver's [`AcquireSink`].
-struct Session<'s> {
-    callback: &'s mut dyn TransferCallback,
-    app_handler: Option<&'s mut dyn StatusHandler>,
-    driver_handler: Option<Box<dyn StatusHandler>>,
-    observer: Option<Arc<dyn PageObserver>>,
-    options: &'s TransferOptions,
-    settings: &'s ScanSettings,
-    trace: &'s mut Trace,
+pub(super) struct Session<'s> {
+    pub(super) callback: &'s mut dyn TransferCallback,
+    pub(super) app_handler: Option<&'s mut dyn StatusHandler>,
+    pub(super) driver_handler: Option<Box<dyn StatusHandler>>,
+    pub(super) observer: Option<Arc<dyn PageObserver>>,
+    pub(super) options: &'s TransferOptions,
+    pub(super) settings: &'s ScanSettings,
+    pub(super) trace: &'s mut Trace,
     /// False: events are not kept in `trace`.
-    record: bool,
-    totals: Totals,
-    io: DeviceIo,
-    multipage: bool,
-    stream: Option<OpenStream>,
-    page: PageState,
+    pub(super) record: bool,
+    pub(super) totals: Totals,
+    pub(super) io: DeviceIo,
+    pub(super) multipage: bool,
+    pub(super) stream: Option<OpenStream>,
+    pub(super) page: PageState,
     /// Multipage: the application skipped the item.
-    skip_item: bool,
-    cancelled: bool,
+    pub(super) skip_item: bool,
+    pub(super) cancelled: bool,
     /// Stopped by the layer itself (destination failure, driver misuse).
-    aborted: bool,
-    failure: Option<TransferError>,
-    last_activity: Duration,
-    pending_clear: bool,
+    pub(super) aborted: bool,
+    pub(super) failure: Option<TransferError>,
+    pub(super) last_activity: Duration,
+    pub(super) pending_clear: bool,
 }
 
 impl Session<'_> {
     /// Adds `event` to the trace, when the trace is kept.
-    fn record(&mut self, event: TraceEvent) {
+    pub(super) fn record(&mut self, event: TraceEvent) {
         if self.record {
             self.trace.events.push(event);
         }
     }
 
-    fn activity(&mut self) {
+    pub(super) fn activity(&mut self) {
         self.last_activity = self.options.clock.now();
     }
 
     /// True when the job must stop; notices a cancel from another thread.
-    fn stopped(&mut self) -> bool {
+    pub(super) fn stopped(&mut self) -> bool {
         if !self.cancelled && !self.aborted && self.options.cancel.is_cancelled() {
             self.cancelled = true;
             self.record(TraceEvent::CancelRequested);
@@ -751,12 +72,12 @@ impl Session<'_> {
         self.cancelled || self.aborted
     }
 
-    fn cancel_now(&mut self) {
+    pub(super) fn cancel_now(&mut self) {
         self.cancelled = true;
         self.options.cancel.cancel();
     }
 
-    fn current_page(&self) -> Option<u32> {
+    pub(super) fn current_page(&self) -> Option<u32> {
         match &self.page {
             PageState::Active(p) => Some(p.number),
             _ => None,
@@ -765,7 +86,7 @@ impl Session<'_> {
 
     /// Stops the job with an error of the layer's own (destination, driver
     /// misuse); the device is told to stop.
-    fn abort(&mut self, code: StatusCode, message: String) {
+    pub(super) fn abort(&mut self, code: StatusCode, message: String) {
         if self.failure.is_none() {
             self.failure = Some(TransferError::new(code, self.current_page(), message));
         }
@@ -773,7 +94,7 @@ impl Session<'_> {
         self.options.cancel.cancel();
     }
 
-    fn destination_failed(&mut self, error: io::Error) {
+    pub(super) fn destination_failed(&mut self, error: io::Error) {
         let target = self
             .stream
             .as_mut()
@@ -789,7 +110,7 @@ impl Session<'_> {
         );
     }
 
-    fn send(&mut self, kind: MessageKind, percent: i32) -> Flow {
+    pub(super) fn send(&mut self, kind: MessageKind, percent: i32) -> Flow {
         self.clear_if_pending();
         let (item, page, side, bytes) = match (&self.page, &self.stream) {
             (PageState::Active(p), Some(s)) => (
@@ -816,7 +137,7 @@ impl Session<'_> {
         })
     }
 
-    fn send_message(&mut self, message: TransferMessage) -> Flow {
+    pub(super) fn send_message(&mut self, message: TransferMessage) -> Flow {
         let answer = self.callback.message(&message);
         let last_of_stream = matches!(
             message.kind,
@@ -829,7 +150,7 @@ impl Session<'_> {
         answer
     }
 
-    fn run_chain(&mut self, status: &DeviceStatus) -> StatusAnswer {
+    pub(super) fn run_chain(&mut self, status: &DeviceStatus) -> StatusAnswer {
         let token = self.options.cancel.clone();
         let mut answer = StatusAnswer::NotHandled;
         if let Some(handler) = self.app_handler.as_mut() {
@@ -851,7 +172,7 @@ impl Session<'_> {
         answer
     }
 
-    fn status_for(&self, code: StatusCode, percent: Option<u8>) -> DeviceStatus {
+    pub(super) fn status_for(&self, code: StatusCode, percent: Option<u8>) -> DeviceStatus {
         let (page, side) = match &self.page {
             PageState::Active(p) => (p.number, p.side),
             _ => (self.totals.delivered + 1, Side::Front),
@@ -864,14 +185,14 @@ impl Session<'_> {
         }
     }
 
-    fn clear_if_pending(&mut self) {
+    pub(super) fn clear_if_pending(&mut self) {
         if self.pending_clear {
             self.pending_clear = false;
             self.send_clear();
         }
     }
 
-    fn send_clear(&mut self) {
+    pub(super) fn send_clear(&mut self) {
         let status = self.status_for(StatusCode::CLEAR, None);
         let answer = self.run_chain(&status);
         self.record(TraceEvent::DeviceStatus {
@@ -882,7 +203,7 @@ impl Session<'_> {
     }
 
     /// Makes a stream's encoder chain for the application's destination.
-    fn encoder_for(&self, dest: Box<dyn Destination>, item: &Item) -> io::Result<OpenStream> {
+    pub(super) fn encoder_for(&self, dest: Box<dyn Destination>, item: &Item) -> io::Result<OpenStream> {
         let bytes = Arc::new(AtomicU64::new(0));
         let counted: Box<dyn Destination> = Box::new(Counted {
             inner: dest,
@@ -926,7 +247,7 @@ impl Session<'_> {
 
     /// Per-page: completes the finished page's stream and sends its
     /// END_OF_STREAM.
-    fn flush_completed(&mut self) {
+    pub(super) fn flush_completed(&mut self) {
         let due = matches!(&self.stream, Some(s) if !self.multipage && s.complete);
         if !due {
             return;
@@ -947,7 +268,7 @@ impl Session<'_> {
 
     /// Finishes a stream's encoder, makes its destination permanent and
     /// sends END_OF_STREAM naming `page`; on failure nothing is sent.
-    fn complete_stream(&mut self, stream: OpenStream, page: u32) -> io::Result<()> {
+    pub(super) fn complete_stream(&mut self, stream: OpenStream, page: u32) -> io::Result<()> {
         let OpenStream {
             mut encoder,
             bytes,
@@ -970,7 +291,7 @@ impl Session<'_> {
     }
 
     /// Abandons the page in progress (cancel, fault): nothing of it stays.
-    fn abandon_page(&mut self) {
+    pub(super) fn abandon_page(&mut self) {
         let page = std::mem::replace(&mut self.page, PageState::Idle);
         let PageState::Active(active) = page else {
             return;
@@ -999,7 +320,7 @@ impl Session<'_> {
     }
 
     /// Checks a page's data may flow; `Ok(false)` for a skipped page.
-    fn data_allowed(&mut self) -> Result<bool, Interrupted> {
+    pub(super) fn data_allowed(&mut self) -> Result<bool, Interrupted> {
         if self.stopped() {
             return Err(Interrupted::Cancelled);
         }
@@ -1017,12 +338,12 @@ impl Session<'_> {
         }
     }
 
-    fn protocol_error(&mut self, message: String) -> Interrupted {
+    pub(super) fn protocol_error(&mut self, message: String) -> Interrupted {
         self.abort(StatusCode::INVALID_DRIVER_RESPONSE, message);
         Interrupted::Cancelled
     }
 
-    fn decode_and_write(&mut self, buf: &[u8]) -> Result<(), Interrupted> {
+    pub(super) fn decode_and_write(&mut self, buf: &[u8]) -> Result<(), Interrupted> {
         let image = match image::load_from_memory(buf) {
             Ok(image) => image,
             Err(e) => {
@@ -1085,7 +406,7 @@ impl Session<'_> {
 
     /// Ends the transfer: abandons a page in progress, completes what is
     /// complete, sends END_OF_TRANSFER, and computes the result.
-    fn finish(
+    pub(super) fn finish(
         &mut self,
         result: Result<AcquireEnd, DriverError>,
     ) -> Result<Outcome, TransferError> {
