@@ -3,13 +3,16 @@
 //! and the storage subcommands, each in its own temporary folder with a
 //! private storage folder for the virtual scanner.
 
+mod support;
+
 use serde_json::Value;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use support::{CliRun, json_lines, program, run_cli, sim_id, tool};
 
 /// The longest a test waits for the program to print something.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -37,71 +40,20 @@ impl Fixture {
     /// A virtual scanner id with a private storage folder, no warm-up,
     /// full speed, plus `options`.
     fn sim(&self, options: &str) -> String {
-        let storage = percent_encode(&self.storage().display().to_string());
-        let mut id = format!("sim:storage={storage},warmup=0,speed=max");
-        if !options.is_empty() {
-            id.push(',');
-            id.push_str(options);
-        }
-        id
+        let options = match options {
+            "" => String::from("speed=max"),
+            more => format!("speed=max,{more}"),
+        };
+        sim_id(&options, &self.storage())
     }
 
     /// The program in this folder, stdin closed.
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_streamscan"));
-        command
-            .args(args)
-            .current_dir(self.path())
-            // No display: without a subcommand the program prints its help
-            // instead of opening the desktop app.
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .env_remove("WAYLAND_SOCKET")
-            .stdin(Stdio::null());
-        command
+        program(self.path(), args)
     }
 
-    fn run(&self, args: &[&str]) -> Run {
-        let output = self.command(args).output().expect("the program starts");
-        Run::from(output)
-    }
-}
-
-/// `,`, `=` and `%` escaped as a `sim:` option value needs them.
-fn percent_encode(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace(',', "%2C")
-        .replace('=', "%3D")
-}
-
-/// A finished run of the program.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(output: Output) -> Run {
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-impl Run {
-    /// Asserts the exit status, showing everything the program said.
-    fn expect(&self, code: i32) -> &Run {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "exit status\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
+    fn run(&self, args: &[&str]) -> CliRun {
+        run_cli(self.path(), args)
     }
 }
 
@@ -137,20 +89,6 @@ fn assert_no_temporaries(dir: &Path) {
 fn decode(path: &Path) -> (u32, u32) {
     let image = image::open(path).unwrap_or_else(|e| panic!("{} decodes: {e}", path.display()));
     (image.width(), image.height())
-}
-
-/// The JSON objects of an `--events json` stream, one per line.
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
-        .collect()
-}
-
-/// Runs an external tool; a missing tool fails the test.
-fn tool(name: &str, args: &[&str]) -> Output {
-    Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!("`{name}` must be installed for this test (./.ci/run installs it): {e}")
-    })
 }
 
 /// Sends SIGINT, as Ctrl+C in a terminal would.
@@ -672,10 +610,7 @@ fn the_json_event_stream_follows_the_transfer_contract() {
 fn device_statuses_appear_in_the_event_stream() {
     let fx = Fixture::new();
     // A short warm-up at a real pace (a sheet at 75 dpi takes 0.1 s).
-    let device = format!(
-        "sim:storage={},warmup=0.2,speed=600",
-        percent_encode(&fx.storage().display().to_string())
-    );
+    let device = sim_id("warmup=0.2,speed=600", &fx.storage());
     let run = fx.run(&[
         "scan", "--device", &device, "--dpi", "75", "-o", "p.png", "--events", "json",
     ]);
@@ -783,10 +718,7 @@ fn a_tiff_path_is_one_multipage_document_in_duplex() {
 #[test]
 fn ctrl_c_cancels_keeps_completed_pages_and_exits_130() {
     let fx = Fixture::new();
-    let device = format!(
-        "sim:storage={},pages=5,speed=60,warmup=0",
-        percent_encode(&fx.storage().display().to_string())
-    );
+    let device = sim_id("pages=5,speed=60", &fx.storage());
     let mut child = fx
         .command(&[
             "scan",
@@ -1070,10 +1002,7 @@ fn missing_items_and_non_files_are_errors() {
 #[test]
 fn regions_saves_each_photo_on_the_flatbed_as_its_own_file() {
     let fx = Fixture::new();
-    let device = format!(
-        "sim:photos=2,speed=max,warmup=0,storage={}",
-        percent_encode(&fx.path().join("storage").display().to_string())
-    );
+    let device = fx.sim("photos=2");
     let run = fx.run(&[
         "scan",
         "--device",

@@ -1,6 +1,7 @@
 //! The transfer contract (`shared/design/wia-transfers.md`), one test per
 //! rule, each named after it. Every run goes through the shared
-//! message-order checker (`support::run`).
+//! message-order checker (`support::run`, or `support::check_trace` where a
+//! test drives a `Transfer` by hand).
 
 // Scripts are attached to a fresh callback right before the run they shape.
 #![allow(clippy::field_reassign_with_default)]
@@ -14,10 +15,9 @@ use streamscan::clock::{CancelToken, Clock, VirtualClock};
 use streamscan::output::FileFormat;
 use streamscan::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use streamscan::transfer::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, Choice, DeviceInfo, DeviceStatus,
-    Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData, PageGo, PageStart,
-    ScanSettings, Side, Source, StatusAnswer, StatusCode, StatusHandler, TraceEvent, Transfer,
-    TransferOptions, check,
+    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
+    DriverError, Flow, Item, MessageKind, Outcome, ScanSettings, Side, Source, StatusAnswer,
+    StatusCode, StatusHandler, TraceEvent, Transfer, TransferOptions,
 };
 use support::*;
 
@@ -36,10 +36,6 @@ fn multipage(pages: u32, format: FileFormat) -> ScanSettings {
         format,
         ..feeder(pages)
     }
-}
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temp dir")
 }
 
 #[test]
@@ -98,12 +94,7 @@ fn every_completed_stream_gets_end_of_stream_including_the_last() {
         &mut cb,
         RunOptions::default(),
     );
-    let eos: Vec<u32> = cb
-        .messages
-        .iter()
-        .filter(|m| m.kind == MessageKind::EndOfStream)
-        .map(|m| m.page)
-        .collect();
+    let eos = cb.pages_of(MessageKind::EndOfStream);
     assert_eq!(eos, vec![1, 2, 3]);
     // The last END_OF_STREAM comes right before END_OF_TRANSFER.
     let kinds = kinds(&cb.messages);
@@ -187,12 +178,7 @@ fn multipage_stream_gets_new_page_at_every_page_the_first_included() {
     );
     assert_eq!(r.result, Ok(Outcome::Completed));
     assert_eq!(cb.streams.len(), 1, "one stream for the job");
-    let new_pages: Vec<u32> = cb
-        .messages
-        .iter()
-        .filter(|m| m.kind == MessageKind::NewPage)
-        .map(|m| m.page)
-        .collect();
+    let new_pages = cb.pages_of(MessageKind::NewPage);
     assert_eq!(new_pages, vec![1, 2, 3]);
     // STATUS bytes count the whole stream: they never go back.
     let bytes: Vec<u64> = cb
@@ -262,9 +248,9 @@ fn skip_drops_only_that_page_and_page_numbers_have_no_gaps() {
     cb.on_stream = Some(Box::new(move |_req| {
         // The second sheet the device offers is skipped.
         if counter.fetch_add(1, Ordering::SeqCst) == 1 {
-            Some(StreamAnswerKind::Skip)
+            StreamReply::Skip
         } else {
-            None
+            StreamReply::Stream
         }
     }));
     let r = run(
@@ -354,7 +340,11 @@ fn cancel_returned_from_next_stream_ends_cancelled() {
     let mut driver = sim("pages=4", dir.path());
     let mut cb = MemCallback::default();
     cb.on_stream = Some(Box::new(|req| {
-        (req.page == 3).then_some(StreamAnswerKind::Cancel)
+        if req.page == 3 {
+            StreamReply::Cancel
+        } else {
+            StreamReply::Stream
+        }
     }));
     let r = run(
         &mut driver,
@@ -444,7 +434,11 @@ fn stop_after_this_page_is_a_cancel_at_the_next_stream_or_new_page() {
     let mut driver = sim("pages=5", dir.path());
     let mut cb = MemCallback::default();
     cb.on_stream = Some(Box::new(|req| {
-        (req.page == 3).then_some(StreamAnswerKind::Cancel)
+        if req.page == 3 {
+            StreamReply::Cancel
+        } else {
+            StreamReply::Stream
+        }
     }));
     let r = run(
         &mut driver,
@@ -474,7 +468,7 @@ fn stop_after_this_page_is_a_cancel_at_the_next_stream_or_new_page() {
     assert_eq!(r.result, Ok(Outcome::Cancelled));
     let doc = cb.completed();
     assert_eq!(doc.len(), 1, "the document was finalised");
-    assert_eq!(tiff_pages(&doc[0]), 2);
+    assert_eq!(tiff_page_count(&doc[0]), 2);
     assert!(
         !r.trace
             .events
@@ -484,15 +478,9 @@ fn stop_after_this_page_is_a_cancel_at_the_next_stream_or_new_page() {
     );
 }
 
-/// Counts the pages of a TIFF by walking its IFDs.
-fn tiff_pages(bytes: &[u8]) -> usize {
-    let mut decoder = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)).expect("valid TIFF");
-    let mut pages = 1;
-    while decoder.more_images() {
-        decoder.next_image().expect("next IFD");
-        pages += 1;
-    }
-    pages
+/// Counts the pages of a TIFF.
+fn tiff_page_count(bytes: &[u8]) -> usize {
+    tiff_pages(bytes).expect("valid TIFF").len()
 }
 
 #[test]
@@ -517,7 +505,7 @@ fn cancelled_multipage_document_is_finalised_with_the_completed_pages() {
     assert_eq!(r.result, Ok(Outcome::Cancelled));
     let doc = cb.completed();
     assert_eq!(doc.len(), 1);
-    assert_eq!(tiff_pages(&doc[0]), 2);
+    assert_eq!(tiff_page_count(&doc[0]), 2);
     let eos = cb
         .messages
         .iter()
@@ -761,7 +749,7 @@ fn retried_page_trace_is_clear_rewind_and_same_stream() {
         assert!(after_first <= *before.last().expect("status before the fault"));
         // The retried page is intact and appears once.
         if settings.multipage {
-            assert_eq!(tiff_pages(&cb.completed()[0]), 3);
+            assert_eq!(tiff_page_count(&cb.completed()[0]), 3);
         } else {
             let pages: Vec<u32> = cb.completed().iter().map(|b| strip(b).page).collect();
             assert_eq!(pages, vec![1, 2, 3], "{fault}");
@@ -854,21 +842,20 @@ fn status_handler_chain_runs_application_then_driver_then_default() {
             answer: app,
             log: log.clone(),
         };
+        let handler =
+            ScriptedHandler::new(move |status, cancel| app_handler.handle(status, cancel));
         let mut cb = MemCallback::default();
-        let options = TransferOptions {
-            clock: VirtualClock::shared(),
-            ..Default::default()
+        let options = RunOptions {
+            handler: Some(handler),
+            ..RunOptions::default()
         };
-        let mut transfer =
-            Transfer::new(&mut driver, options).with_status_handler(&mut app_handler);
-        let result = transfer.download("Feeder", 0, &feeder(0), &mut cb);
-        check(transfer.trace()).expect("message order");
+        let r = run(&mut driver, "Feeder", &feeder(0), &mut cb, options);
         assert_eq!(*log.lock().expect("log"), expect_log);
         if expect_ok {
-            assert_eq!(result, Ok(Outcome::Completed));
+            assert_eq!(r.result, Ok(Outcome::Completed));
         } else {
             // The default handler handles nothing: the error fails the job.
-            assert_eq!(result.map_err(|e| e.code), Err(StatusCode::PAPER_JAM));
+            assert_eq!(r.result.map_err(|e| e.code), Err(StatusCode::PAPER_JAM));
         }
     }
 }
@@ -1065,7 +1052,7 @@ fn folder_download_with_acquire_children_gives_one_stream_per_leaf() {
         refused.map_err(|e| e.code),
         Err(StatusCode::INVALID_COMMAND)
     );
-    check(transfer.trace()).expect("message order");
+    check_trace("the refused download", transfer.trace());
     let mut cb = MemCallback::default();
     let result = transfer.download(
         "Storage",
@@ -1073,7 +1060,7 @@ fn folder_download_with_acquire_children_gives_one_stream_per_leaf() {
         &ScanSettings::default(),
         &mut cb,
     );
-    check(transfer.trace()).expect("message order");
+    check_trace("the folder download", transfer.trace());
     assert_eq!(result, Ok(Outcome::Completed));
     let names: Vec<String> = cb
         .streams
@@ -1112,7 +1099,7 @@ fn upload_goes_to_an_existing_item_created_with_create_child_item() {
             },
         )
         .expect("upload");
-    check(transfer.trace()).expect("message order");
+    check_trace("the upload", transfer.trace());
     assert_eq!(stored, 300_000);
     assert_eq!(
         std::fs::read(dir.path().join("photo.jpg")).expect("stored"),
@@ -1154,7 +1141,7 @@ fn upload_refuses_an_empty_source_a_full_store_and_honours_cancel() {
         Flow::Continue
     });
     assert!(r.expect_err("empty").message.contains("empty"));
-    check(transfer.trace()).expect("message order");
+    check_trace("the empty upload", transfer.trace());
     let big = transfer
         .create_child_item("Storage", "big.png")
         .expect("child");
@@ -1166,6 +1153,7 @@ fn upload_refuses_an_empty_source_a_full_store_and_honours_cancel() {
         &mut |_| Flow::Continue,
     );
     assert!(r.expect_err("full").message.contains("full"));
+    check_trace("the upload of a known size", transfer.trace());
     // Unknown size: refused once the store fills up.
     let big = transfer
         .create_child_item("Storage", "big2.png")
@@ -1173,6 +1161,7 @@ fn upload_refuses_an_empty_source_a_full_store_and_honours_cancel() {
     let mut reader = std::io::Read::chain(data.as_slice(), std::io::empty());
     let r = transfer.upload(&big.full_name, &mut reader, None, &mut |_| Flow::Continue);
     assert!(r.expect_err("full").message.contains("full"));
+    check_trace("the upload of an unknown size", transfer.trace());
     // Cancel from a message.
     let mut driver = sim("", dir.path());
     let mut transfer = Transfer::new(&mut driver, TransferOptions::default());
@@ -1193,7 +1182,7 @@ fn upload_refuses_an_empty_source_a_full_store_and_honours_cancel() {
         },
     );
     assert!(r.is_err());
-    check(transfer.trace()).expect("message order");
+    check_trace("the cancelled upload", transfer.trace());
     // Nothing half-uploaded remains: no files but none of these.
     let left: Vec<String> = std::fs::read_dir(dir.path())
         .expect("dir")
@@ -1208,105 +1197,31 @@ fn destination_that_cannot_be_written_fails_with_destination_keeping_completed_p
     let dir = tmp();
     let mut driver = sim("pages=3", dir.path());
     // Page 1 fits; page 2 hits a full disk after 10 kB.
-    let mut limited = LimitAfterFirst {
-        inner: MemCallback::default(),
-    };
-    let options = TransferOptions {
-        clock: VirtualClock::shared(),
-        ..Default::default()
-    };
-    let mut transfer = Transfer::new(&mut driver, options);
-    let result = transfer.download("Feeder", 0, &feeder(0), &mut limited);
-    check(transfer.trace()).expect("message order");
-    let error = result.expect_err("disk full");
+    let mut cb = MemCallback::default();
+    cb.on_stream = Some(Box::new(|request| {
+        if request.page > 1 {
+            StreamReply::Limited(10_000)
+        } else {
+            StreamReply::Stream
+        }
+    }));
+    let r = run(
+        &mut driver,
+        "Feeder",
+        &feeder(0),
+        &mut cb,
+        RunOptions::default(),
+    );
+    let error = r.result.expect_err("disk full");
     assert_eq!(error.code, StatusCode::DESTINATION);
     assert_eq!(error.pages_completed, 1);
     assert_eq!(error.page, Some(2));
-    assert_eq!(limited.inner.completed().len(), 1);
-    assert_eq!(limited.inner.discarded(), 1);
+    assert_eq!(cb.completed().len(), 1);
+    assert_eq!(cb.discarded(), 1);
     assert!(error.message.contains("space"), "{}", error.message);
 }
 
-/// Gives the first stream unlimited room, the later ones 10 kB.
-struct LimitAfterFirst {
-    inner: MemCallback,
-}
-
-impl streamscan::transfer::TransferCallback for LimitAfterFirst {
-    fn next_stream(
-        &mut self,
-        request: &streamscan::transfer::StreamRequest,
-    ) -> streamscan::transfer::StreamAnswer {
-        self.inner.limit = (request.page > 1).then_some(10_000);
-        self.inner.next_stream(request)
-    }
-    fn message(&mut self, message: &streamscan::transfer::TransferMessage) -> Flow {
-        self.inner.message(message)
-    }
-}
-
-/// A device that sends its pages as JPEG bodies (like an eSCL scanner).
-struct JpegDevice {
-    jpeg: Vec<u8>,
-}
-
-impl Driver for JpegDevice {
-    fn info(&self) -> DeviceInfo {
-        DeviceInfo {
-            id: "test:jpeg".into(),
-            name: "JPEG device".into(),
-            kind: String::from("network"),
-        }
-    }
-    fn items(&self) -> Result<Item, DriverError> {
-        let mut root = Item::new("", "Root", ItemFlags::ROOT | ItemFlags::FOLDER);
-        root.children.push(Item::new(
-            "Root",
-            "Flatbed",
-            ItemFlags::IMAGE | ItemFlags::TRANSFER,
-        ));
-        Ok(root)
-    }
-    fn capabilities(&self) -> Result<Capabilities, DriverError> {
-        Ok(Capabilities::uniform(
-            &[Source::Flatbed],
-            Choice::Range {
-                min: 300,
-                max: 300,
-                step: 1,
-            },
-            vec![streamscan::transfer::ColorMode::Color],
-            vec![streamscan::transfer::PageSize::A4],
-            (216.0, 297.0),
-            false,
-        ))
-    }
-    fn acquire(
-        &mut self,
-        request: &AcquireRequest,
-        sink: &mut dyn AcquireSink,
-    ) -> Result<AcquireEnd, DriverError> {
-        if sink.begin_page(PageStart {
-            item: request.item.clone(),
-            side: Side::Front,
-        }) != PageGo::Continue
-        {
-            return Ok(AcquireEnd::Cancelled);
-        }
-        sink.start_data(PageData::Encoded {
-            format: FileFormat::Jpeg,
-            size: Some(self.jpeg.len() as u64),
-            header: None,
-        })?;
-        for chunk in self.jpeg.chunks(1000) {
-            sink.encoded(chunk)?;
-            sink.progress(-1)?;
-        }
-        sink.end_page()?;
-        Ok(AcquireEnd::Done)
-    }
-}
-
+/// A small JPEG as a network scanner sends it.
 fn sample_jpeg() -> Vec<u8> {
     let mut image = image::RgbImage::new(64, 48);
     for (x, y, p) in image.enumerate_pixels_mut() {
@@ -1322,25 +1237,96 @@ fn sample_jpeg() -> Vec<u8> {
 #[test]
 fn device_bytes_pass_through_untouched_when_format_matches_and_filter_is_neutral() {
     let jpeg = sample_jpeg();
-    let mut device = JpegDevice { jpeg: jpeg.clone() };
+    // A device that sends its page as a JPEG body (like an eSCL scanner).
+    let mut device = ScriptedDriver::encoded(jpeg.clone(), FileFormat::Jpeg, 1000);
     let mut cb = MemCallback::default();
     let settings = ScanSettings {
         format: FileFormat::Jpeg,
         ..Default::default()
     };
-    let mut transfer = Transfer::new(&mut device, TransferOptions::default());
-    let result = transfer.download("Flatbed", 0, &settings, &mut cb);
-    check(transfer.trace()).expect("message order");
-    assert_eq!(result, Ok(Outcome::Completed));
+    let r = run(
+        &mut device,
+        "Flatbed",
+        &settings,
+        &mut cb,
+        RunOptions::default(),
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
     assert_eq!(cb.completed(), vec![jpeg.clone()]);
     // Into PNG it is decoded and re-encoded.
     let mut cb = MemCallback::default();
-    let mut transfer = Transfer::new(&mut device, TransferOptions::default());
-    let result = transfer.download("Flatbed", 0, &ScanSettings::default(), &mut cb);
-    assert_eq!(result, Ok(Outcome::Completed));
+    let r = run(
+        &mut device,
+        "Flatbed",
+        &ScanSettings::default(),
+        &mut cb,
+        RunOptions::default(),
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
     let png = &cb.completed()[0];
     assert_eq!(&png[1..4], b"PNG");
     assert_eq!(decode(png).header.width, 64);
+}
+
+#[test]
+fn a_cancel_ends_the_wait_for_the_rest_of_a_device_body() {
+    let jpeg = sample_jpeg();
+    let gate = BodyGate::after_bytes(jpeg.len() / 2);
+    let mut device = ScriptedDriver::encoded(jpeg, FileFormat::Jpeg, 1000).gated(&gate);
+    let cancel = CancelToken::new();
+    let options = RunOptions {
+        cancel: cancel.clone(),
+        ..RunOptions::default()
+    };
+    let job = std::thread::spawn(move || {
+        let mut cb = MemCallback::default();
+        let r = run(
+            &mut device,
+            "Flatbed",
+            &ScanSettings::default(),
+            &mut cb,
+            options,
+        );
+        (r, cb)
+    });
+    // The body stops half-way and stays there until the job is cancelled.
+    gate.wait_until_reached();
+    cancel.cancel();
+    let (r, cb) = job.join().expect("the job thread");
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    assert_eq!(r.totals.abandoned, 1, "the half page is abandoned");
+    assert!(cb.completed().is_empty());
+    assert_eq!(
+        kinds(&cb.messages).last(),
+        Some(&MessageKind::EndOfTransfer)
+    );
+}
+
+#[test]
+fn a_device_body_held_part_way_completes_untouched_once_it_goes_on() {
+    let jpeg = sample_jpeg();
+    let gate = BodyGate::after_bytes(jpeg.len() / 3);
+    let mut device = ScriptedDriver::encoded(jpeg.clone(), FileFormat::Jpeg, 1000).gated(&gate);
+    let settings = ScanSettings {
+        format: FileFormat::Jpeg,
+        ..Default::default()
+    };
+    let job = std::thread::spawn(move || {
+        let mut cb = MemCallback::default();
+        let r = run(
+            &mut device,
+            "Flatbed",
+            &settings,
+            &mut cb,
+            RunOptions::default(),
+        );
+        (r, cb)
+    });
+    gate.wait_until_reached();
+    gate.open();
+    let (r, cb) = job.join().expect("the job thread");
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!(cb.completed(), vec![jpeg]);
 }
 
 #[test]
@@ -1348,10 +1334,14 @@ fn download_of_an_unknown_or_untransferable_item_fails_with_end_of_transfer() {
     let dir = tmp();
     let mut driver = sim("", dir.path());
     let mut cb = MemCallback::default();
-    let mut transfer = Transfer::new(&mut driver, TransferOptions::default());
-    let r = transfer.download("Nowhere", 0, &ScanSettings::default(), &mut cb);
-    assert_eq!(r.map_err(|e| e.code), Err(StatusCode::ITEM_DELETED));
-    check(transfer.trace()).expect("message order");
+    let r = run(
+        &mut driver,
+        "Nowhere",
+        &ScanSettings::default(),
+        &mut cb,
+        RunOptions::default(),
+    );
+    assert_eq!(r.result.map_err(|e| e.code), Err(StatusCode::ITEM_DELETED));
     assert_eq!(kinds(&cb.messages), vec![MessageKind::EndOfTransfer]);
 }
 
@@ -1371,12 +1361,7 @@ fn multipage_end_of_stream_names_the_last_delivered_page_after_a_dropped_blank()
     );
     assert_eq!(r.result, Ok(Outcome::Completed));
     assert_eq!((r.totals.delivered, r.totals.dropped), (2, 1));
-    let eos: Vec<u32> = cb
-        .messages
-        .iter()
-        .filter(|m| m.kind == MessageKind::EndOfStream)
-        .map(|m| m.page)
-        .collect();
+    let eos = cb.pages_of(MessageKind::EndOfStream);
     assert_eq!(eos, vec![2]);
-    assert_eq!(tiff_pages(&cb.completed()[0]), 2);
+    assert_eq!(tiff_page_count(&cb.completed()[0]), 2);
 }

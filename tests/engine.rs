@@ -15,7 +15,7 @@ use std::time::Duration;
 use streamscan::clock::Clock;
 use streamscan::device::sim::render::{PageSpec, render_page};
 use streamscan::engine::{Command, DeviceStats, Event, JobId, JobSummary, OutputTarget, Stage};
-use streamscan::output::{FileFormat, OutputPattern};
+use streamscan::output::FileFormat;
 use streamscan::transfer::{
     ColorMode, MessageKind, Outcome, ScanSettings, Side, Source, StatusAnswer, StatusCode,
     TransferError,
@@ -39,11 +39,7 @@ fn feeder(pages: u32, format: FileFormat) -> ScanSettings {
 
 /// One PNG per page in `dir`.
 fn png_files(dir: &Path) -> OutputTarget {
-    OutputTarget::Files {
-        pattern: OutputPattern::parse(&format!("{}/page-{{n}}.png", dir.display()))
-            .expect("pattern"),
-        overwrite: false,
-    }
+    files_output(dir, "page-{n}.png")
 }
 
 fn scan(
@@ -150,27 +146,12 @@ fn a_job_starts_first_and_finishes_last_exactly_once() {
     });
     summary("job 2", engine.finish(2));
 
-    let events = engine.events_of(1);
+    let events = engine.framed_events_of(1, "job 1");
     assert!(
         matches!(events.first(), Some(Event::JobStarted { device: d, .. }) if *d == device),
         "first event: {:?}",
         events.first()
     );
-    assert!(
-        matches!(events.last(), Some(Event::JobFinished { .. })),
-        "last event: {:?}",
-        events.last()
-    );
-    let finished = events
-        .iter()
-        .filter(|e| matches!(e, Event::JobFinished { .. }))
-        .count();
-    assert_eq!(finished, 1, "JobFinished events of job 1");
-    let started = events
-        .iter()
-        .filter(|e| matches!(e, Event::JobStarted { .. }))
-        .count();
-    assert_eq!(started, 1, "JobStarted events of job 1");
 
     // Per page: PageStarted, its preview, END_OF_STREAM, PageDone; then
     // END_OF_TRANSFER as the last transfer message, before JobFinished.

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use streamscan::clock::Clock;
 use streamscan::engine::{Command, Event, JobSummary, OutputTarget};
-use streamscan::output::{FileFormat, OutputPattern};
+use streamscan::output::FileFormat;
 use streamscan::raster::Page;
 use streamscan::transfer::{
     ColorMode, MessageKind, Outcome, PageSize, ScanSettings, Side, Source, StatusAnswer,
@@ -345,11 +345,7 @@ fn engine_case(case: &Case) {
     let dirs = Dirs::new();
     let device = sim_id(&case.device_options(), &dirs.storage);
     let output = match case.document_name() {
-        None => OutputTarget::Files {
-            pattern: OutputPattern::parse(&format!("{}/page-{{n}}.png", dirs.out.display()))
-                .expect("pattern"),
-            overwrite: false,
-        },
+        None => files_output(&dirs.out, "page-{n}.png"),
         Some(name) => OutputTarget::Document {
             path: dirs.out.join(name),
             overwrite: false,
@@ -430,22 +426,7 @@ fn engine_case(case: &Case) {
     }
 
     // The events and the transfer messages the engine passed on.
-    let events = engine.events_of(JOB);
-    assert!(
-        matches!(events.first(), Some(Event::JobStarted { .. })),
-        "[{case}] first event: {:?}",
-        events.first()
-    );
-    assert!(
-        matches!(events.last(), Some(Event::JobFinished { .. })),
-        "[{case}] last event: {:?}",
-        events.last()
-    );
-    let finished = events
-        .iter()
-        .filter(|e| matches!(e, Event::JobFinished { .. }))
-        .count();
-    assert_eq!(finished, 1, "[{case}] JobFinished events");
+    let events = engine.framed_events_of(JOB, &format!("[{case}]"));
     check_messages(case, expect, kept, &engine);
     let done: Vec<(u32, Side)> = events
         .iter()
@@ -649,11 +630,7 @@ fn feeder_job(
     };
     let case = format!("{sheets} sheets, {} pages asked, {shape:?}", asked);
     let output = match shape {
-        Shape::PerPage => OutputTarget::Files {
-            pattern: OutputPattern::parse(&format!("{}/page-{{n}}.png", dirs.out.display()))
-                .expect("pattern"),
-            overwrite: false,
-        },
+        Shape::PerPage => files_output(&dirs.out, "page-{n}.png"),
         Shape::Document(format) => OutputTarget::Document {
             path: dirs.out.join(format!("doc.{}", format.extension())),
             overwrite: false,

@@ -10,37 +10,27 @@
 mod support;
 
 use serde_json::Value;
-use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use streamscan::clock::VirtualClock;
+use std::sync::Arc;
+use streamscan::device::sim::SimDriver;
 use streamscan::device::sim::render::{IndexStrip, PageSpec, decode_index_strip, render_page};
-use streamscan::engine::{Command, Event, OutputTarget};
+use streamscan::engine::{Command, Event};
 use streamscan::filter::ops::{PointLut, rotate};
 use streamscan::filter::{BlankAction, FilterSettings, Rotation, Threshold};
-use streamscan::output::{FileFormat, OutputPattern};
-use streamscan::raster::{Band, Page, PageHeader, PixelFormat};
+use streamscan::output::FileFormat;
+use streamscan::raster::{Page, PageHeader, PixelFormat};
 use streamscan::transfer::{
-    AcquireEnd, AcquireRequest, AcquireSink, Capabilities, Choice, ColorMode, Destination,
-    DeviceInfo, Driver, DriverError, Flow, Item, ItemFlags, MessageKind, Outcome, PageData,
-    PageEnd, PageGo, PageObserver, PageSize, PageStart, ScanSettings, Side, Source, StreamAnswer,
-    StreamRequest, Totals, Trace, TraceEvent, Transfer, TransferCallback, TransferError,
-    TransferMessage, TransferOptions, check,
+    ColorMode, MessageKind, Outcome, PageEnd, ScanSettings, Side, Source, Totals, TraceEvent,
+    TransferMessage,
 };
 use support::*;
 
 // ---------------------------------------------------------------------------
-// Helpers: settings, pages, test devices, a recording callback.
+// Helpers: settings, pages, runs.
 // ---------------------------------------------------------------------------
 
 /// Pixels of an A4 page at 75 dpi.
 const A4_75: (u32, u32) = (620, 877);
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temporary folder")
-}
 
 /// Feeder settings at 75 dpi in colour, one stream per page.
 fn feeder(pages: u32, filter: FilterSettings) -> ScanSettings {
@@ -101,271 +91,10 @@ fn mean(page: &Page) -> f64 {
     page.data.iter().map(|&v| f64::from(v)).sum::<f64>() / page.data.len().max(1) as f64
 }
 
-/// The item tree of the test devices: one flatbed.
-fn flatbed_items() -> Item {
-    let mut root = Item::new("", "Root", ItemFlags::ROOT | ItemFlags::FOLDER);
-    root.children.push(Item::new(
-        "Root",
-        "Flatbed",
-        ItemFlags::IMAGE | ItemFlags::TRANSFER,
-    ));
-    root
-}
-
-fn flatbed_capabilities() -> Capabilities {
-    Capabilities::uniform(
-        &[Source::Flatbed],
-        Choice::Range {
-            min: 75,
-            max: 300,
-            step: 1,
-        },
-        vec![ColorMode::Color, ColorMode::Gray],
-        vec![PageSize::A4],
-        (216.0, 297.0),
-        false,
-    )
-}
-
-/// A device that sends one raw page in bands of `rows` rows, with a
-/// progress report after every band; `known_height` false announces the
-/// page without its height (automatic length detection).
-struct BandDevice {
-    page: Page,
-    rows: u32,
-    known_height: bool,
-}
-
-impl Driver for BandDevice {
-    fn info(&self) -> DeviceInfo {
-        DeviceInfo {
-            id: "test:bands".into(),
-            name: "Band device".into(),
-            kind: String::from("virtual"),
-        }
-    }
-    fn items(&self) -> Result<Item, DriverError> {
-        Ok(flatbed_items())
-    }
-    fn capabilities(&self) -> Result<Capabilities, DriverError> {
-        Ok(flatbed_capabilities())
-    }
-    fn acquire(
-        &mut self,
-        request: &AcquireRequest,
-        sink: &mut dyn AcquireSink,
-    ) -> Result<AcquireEnd, DriverError> {
-        let start = PageStart {
-            item: request.item.clone(),
-            side: Side::Front,
-        };
-        if sink.begin_page(start) != PageGo::Continue {
-            return Ok(AcquireEnd::Cancelled);
-        }
-        let header = PageHeader {
-            height: self.known_height.then(|| self.page.height()),
-            ..self.page.header
-        };
-        sink.start_data(PageData::Raw(header))?;
-        let height = self.page.height();
-        for band in self.page.bands(self.rows) {
-            sink.band(&band)?;
-            let done = band.first_row + band.rows;
-            sink.progress((u64::from(done) * 100 / u64::from(height)) as i32)?;
-        }
-        sink.end_page()?;
-        Ok(AcquireEnd::Done)
-    }
-}
-
-/// A device that sends its page as an encoded file (like an eSCL JPEG).
-struct EncodedDevice {
-    bytes: Vec<u8>,
-    format: FileFormat,
-}
-
-impl Driver for EncodedDevice {
-    fn info(&self) -> DeviceInfo {
-        DeviceInfo {
-            id: "test:encoded".into(),
-            name: "Encoded device".into(),
-            kind: String::from("network"),
-        }
-    }
-    fn items(&self) -> Result<Item, DriverError> {
-        Ok(flatbed_items())
-    }
-    fn capabilities(&self) -> Result<Capabilities, DriverError> {
-        Ok(flatbed_capabilities())
-    }
-    fn acquire(
-        &mut self,
-        request: &AcquireRequest,
-        sink: &mut dyn AcquireSink,
-    ) -> Result<AcquireEnd, DriverError> {
-        let start = PageStart {
-            item: request.item.clone(),
-            side: Side::Front,
-        };
-        if sink.begin_page(start) != PageGo::Continue {
-            return Ok(AcquireEnd::Cancelled);
-        }
-        sink.start_data(PageData::Encoded {
-            format: self.format,
-            size: Some(self.bytes.len() as u64),
-            header: None,
-        })?;
-        for chunk in self.bytes.chunks(4096) {
-            sink.encoded(chunk)?;
-            sink.progress(-1)?;
-        }
-        sink.end_page()?;
-        Ok(AcquireEnd::Done)
-    }
-}
-
-/// One download of `item` on any driver with a virtual clock, optionally
-/// observed; the trace must pass the shared checker.
-fn download(
-    driver: &mut dyn Driver,
-    item: &str,
-    settings: &ScanSettings,
-    callback: &mut dyn TransferCallback,
-    observer: Option<Arc<dyn PageObserver>>,
-) -> (Result<Outcome, TransferError>, Trace, Totals) {
-    let options = TransferOptions {
-        clock: VirtualClock::shared(),
-        ..TransferOptions::default()
-    };
-    let mut transfer = Transfer::new(driver, options);
-    if let Some(observer) = observer {
-        transfer = transfer.with_observer(observer);
-    }
-    let result = transfer.download(item, 0, settings, callback);
-    let trace = transfer.trace().clone();
-    if let Err(violation) = check(&trace) {
-        panic!(
-            "message order violated: {violation}\n{:#?}",
-            &trace.events
-                [violation.at.saturating_sub(3)..(violation.at + 2).min(trace.events.len())]
-        );
-    }
-    (result, trace, transfer.totals())
-}
-
-/// A `SharedStream` that also counts every byte ever written to it (a
-/// discarded stream's bytes are cleared; the count stays).
-struct CountingStream {
-    inner: SharedStream,
-    written: Arc<AtomicU64>,
-}
-
-impl Write for CountingStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.written.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl Seek for CountingStream {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.inner.seek(pos)
-    }
-}
-
-impl Destination for CountingStream {
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn complete(&mut self) -> io::Result<()> {
-        self.inner.complete()
-    }
-    fn discard(&mut self) {
-        self.inner.discard()
-    }
-}
-
-/// A message together with the state of the current stream when it
-/// arrived.
-struct Seen {
-    message: TransferMessage,
-    /// The stream's real length.
-    len: u64,
-    /// Bytes ever written to it.
-    written: u64,
-}
-
-/// Picks the messages a recorder answers with Cancel.
-type CancelPick = Box<dyn FnMut(&TransferMessage) -> bool + Send>;
-
-/// An application callback recording every message with the real state of
-/// its stream; `cancel_when` answers Cancel to the messages it picks.
-#[derive(Default)]
-struct Recorder {
-    streams: Vec<(StreamRequest, SharedStream, Arc<AtomicU64>)>,
-    seen: Vec<Seen>,
-    cancel_when: Option<CancelPick>,
-}
-
-impl Recorder {
-    fn cancelling(when: impl FnMut(&TransferMessage) -> bool + Send + 'static) -> Recorder {
-        Recorder {
-            cancel_when: Some(Box::new(when)),
-            ..Recorder::default()
-        }
-    }
-
-    fn state(stream: &SharedStream) -> std::sync::MutexGuard<'_, StreamState> {
-        stream.state.lock().expect("stream lock")
-    }
-
-    fn completed(&self) -> Vec<Vec<u8>> {
-        self.streams
-            .iter()
-            .filter_map(|(_, s, _)| {
-                let st = Recorder::state(s);
-                st.completed.then(|| st.bytes.clone())
-            })
-            .collect()
-    }
-
-    fn messages(&self, kind: MessageKind) -> impl Iterator<Item = &Seen> {
-        self.seen.iter().filter(move |s| s.message.kind == kind)
-    }
-}
-
-impl TransferCallback for Recorder {
-    fn next_stream(&mut self, request: &StreamRequest) -> StreamAnswer {
-        let stream = SharedStream::default();
-        let written = Arc::new(AtomicU64::new(0));
-        self.streams
-            .push((request.clone(), stream.clone(), written.clone()));
-        StreamAnswer::Stream(Box::new(CountingStream {
-            inner: stream,
-            written,
-        }))
-    }
-
-    fn message(&mut self, message: &TransferMessage) -> Flow {
-        let (len, written) = match self.streams.last() {
-            Some((_, stream, written)) => (
-                Recorder::state(stream).bytes.len() as u64,
-                written.load(Ordering::Relaxed),
-            ),
-            None => (0, 0),
-        };
-        self.seen.push(Seen {
-            message: message.clone(),
-            len,
-            written,
-        });
-        let cancel = self.cancel_when.as_mut().is_some_and(|when| when(message));
-        if cancel { Flow::Cancel } else { Flow::Continue }
-    }
+/// Runs a virtual-scanner download of the item `settings` name.
+fn scan(driver: &mut SimDriver, settings: &ScanSettings, cb: &mut MemCallback) -> Run {
+    let item = settings.source.item_name();
+    run(driver, item, settings, cb, RunOptions::default())
 }
 
 /// A rendered test page: A4 at 75 dpi, page 1 of seed 7.
@@ -389,11 +118,7 @@ fn written_in_bands(
     format: FileFormat,
     filter: FilterSettings,
 ) -> Vec<u8> {
-    let mut device = BandDevice {
-        page: page.clone(),
-        rows,
-        known_height,
-    };
+    let mut device = ScriptedDriver::raw(page.clone(), rows, known_height);
     let settings = ScanSettings {
         dpi: 75,
         format,
@@ -401,9 +126,15 @@ fn written_in_bands(
         ..ScanSettings::default()
     };
     let mut cb = MemCallback::default();
-    let (result, _, _) = download(&mut device, "Flatbed", &settings, &mut cb, None);
+    let r = run(
+        &mut device,
+        "Flatbed",
+        &settings,
+        &mut cb,
+        RunOptions::default(),
+    );
     assert_eq!(
-        result,
+        r.result,
         Ok(Outcome::Completed),
         "bands of {rows}, {format:?}, {filter:?}"
     );
@@ -494,11 +225,11 @@ fn cancel_mid_page_two(message: &TransferMessage) -> bool {
 fn cancel_mid_page_keeps_page_one_and_writes_nothing_of_page_two() {
     let dir = tmp();
     let mut driver = sim("pages=3,speed=max", dir.path());
-    let mut cb = Recorder::cancelling(cancel_mid_page_two);
-    let r = run_recorded(&mut driver, &feeder(0, rotate_90()), &mut cb);
-    assert_eq!(r.0, Ok(Outcome::Cancelled));
+    let mut cb = MemCallback::cancelling(cancel_mid_page_two);
+    let r = scan(&mut driver, &feeder(0, rotate_90()), &mut cb);
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
     assert_eq!(
-        r.2,
+        r.totals,
         Totals {
             delivered: 1,
             abandoned: 1,
@@ -518,15 +249,10 @@ fn cancel_mid_page_keeps_page_one_and_writes_nothing_of_page_two() {
     let strip = strip_after(&first, Rotation::Cw270).expect("page 1 turned clockwise");
     assert_eq!(strip.page, 1);
     // Page 2: discarded, and not one byte ever reached its stream.
-    let (request, stream, written) = &cb.streams[1];
+    let (request, stream) = &cb.streams[1];
     assert_eq!(request.page, 2);
-    let state = Recorder::state(stream);
-    assert!(state.discarded && !state.completed);
-    assert_eq!(
-        written.load(Ordering::Relaxed),
-        0,
-        "bytes written to page 2"
-    );
+    assert!(stream.is_discarded() && !stream.is_completed());
+    assert_eq!(stream.written(), 0, "bytes written to page 2");
     let cancelled_at = cb
         .seen
         .iter()
@@ -534,7 +260,8 @@ fn cancel_mid_page_keeps_page_one_and_writes_nothing_of_page_two() {
         .expect("the cancelling STATUS");
     assert!(cb.seen[cancelled_at].message.percent < 100);
     assert!(
-        r.1.events
+        r.trace
+            .events
             .iter()
             .any(|e| matches!(e, TraceEvent::PageAbandoned { page: 2 }))
     );
@@ -544,11 +271,11 @@ fn cancel_mid_page_keeps_page_one_and_writes_nothing_of_page_two() {
 fn cancel_mid_page_leaves_a_multipage_tiff_with_exactly_page_one() {
     let dir = tmp();
     let mut driver = sim("pages=3,speed=max", dir.path());
-    let mut cb = Recorder::cancelling(cancel_mid_page_two);
+    let mut cb = MemCallback::cancelling(cancel_mid_page_two);
     let settings = document(0, FileFormat::Tiff, rotate_90());
-    let r = run_recorded(&mut driver, &settings, &mut cb);
-    assert_eq!(r.0, Ok(Outcome::Cancelled));
-    assert_eq!(r.2.delivered, 1);
+    let r = scan(&mut driver, &settings, &mut cb);
+    assert_eq!(r.result, Ok(Outcome::Cancelled));
+    assert_eq!(r.totals.delivered, 1);
     let completed = cb.completed();
     assert_eq!(completed.len(), 1, "the document is finalised");
     let pages = tiff_pages(&completed[0]).expect("a valid TIFF");
@@ -559,12 +286,12 @@ fn cancel_mid_page_leaves_a_multipage_tiff_with_exactly_page_one() {
     // Nothing was written while page 2 flowed: the stream stood still from
     // page 1's last STATUS to the cancel.
     let end_of_one = cb
-        .messages(MessageKind::Status)
+        .seen_of(MessageKind::Status)
         .filter(|s| s.message.page == 1)
         .last()
         .expect("STATUS of page 1")
         .written;
-    for s in cb.messages(MessageKind::Status) {
+    for s in cb.seen_of(MessageKind::Status) {
         if s.message.page == 2 {
             assert_eq!(s.written, end_of_one, "page 2 reached the stream");
         }
@@ -579,9 +306,9 @@ fn an_error_mid_page_flushes_nothing_of_the_buffered_page() {
     ] {
         let dir = tmp();
         let mut driver = sim("pages=3,speed=max,fault=disconnect@2", dir.path());
-        let mut cb = Recorder::default();
-        let r = run_recorded(&mut driver, &settings, &mut cb);
-        let error = r.0.expect_err("the device was disconnected");
+        let mut cb = MemCallback::default();
+        let r = scan(&mut driver, &settings, &mut cb);
+        let error = r.result.expect_err("the device was disconnected");
         assert_eq!((error.page, error.pages_completed), (Some(2), 1));
         let completed = cb.completed();
         assert_eq!(completed.len(), 1);
@@ -590,12 +317,8 @@ fn an_error_mid_page_flushes_nothing_of_the_buffered_page() {
             assert_eq!(pages.len(), 1, "exactly page 1");
             pages[0].clone()
         } else {
-            let (_, _, written) = &cb.streams[1];
-            assert_eq!(
-                written.load(Ordering::Relaxed),
-                0,
-                "bytes written to page 2"
-            );
+            let (_, stream) = &cb.streams[1];
+            assert_eq!(stream.written(), 0, "bytes written to page 2");
             decode(&completed[0])
         };
         let strip = strip_after(&first, Rotation::Cw270).expect("page 1 upright");
@@ -642,16 +365,6 @@ fn a_retried_page_with_page_operations_is_written_once() {
     }
 }
 
-/// Runs a sim download into a [`Recorder`].
-fn run_recorded(
-    driver: &mut streamscan::device::sim::SimDriver,
-    settings: &ScanSettings,
-    cb: &mut Recorder,
-) -> (Result<Outcome, TransferError>, Trace, Totals) {
-    let item = settings.source.item_name();
-    download(driver, item, settings, cb, None)
-}
-
 // ---------------------------------------------------------------------------
 // (c) Byte counts
 // ---------------------------------------------------------------------------
@@ -660,9 +373,9 @@ fn run_recorded(
 fn status_bytes_stay_true_while_a_page_is_buffered() {
     let dir = tmp();
     let mut driver = sim("pages=2,speed=max", dir.path());
-    let mut cb = Recorder::default();
-    let r = run_recorded(&mut driver, &feeder(0, rotate_90()), &mut cb);
-    assert_eq!(r.0, Ok(Outcome::Completed));
+    let mut cb = MemCallback::default();
+    let r = scan(&mut driver, &feeder(0, rotate_90()), &mut cb);
+    assert_eq!(r.result, Ok(Outcome::Completed));
     let completed = cb.completed();
     assert_eq!(completed.len(), 2);
     for seen in &cb.seen {
@@ -676,7 +389,7 @@ fn status_bytes_stay_true_while_a_page_is_buffered() {
     }
     for page in 1..=2u32 {
         let statuses: Vec<&Seen> = cb
-            .messages(MessageKind::Status)
+            .seen_of(MessageKind::Status)
             .filter(|s| s.message.page == page)
             .collect();
         let (last, buffered) = statuses.split_last().expect("STATUS");
@@ -687,21 +400,21 @@ fn status_bytes_stay_true_while_a_page_is_buffered() {
         assert_eq!(last.message.percent, 100);
         assert_eq!(last.message.bytes, size);
         let eos = cb
-            .messages(MessageKind::EndOfStream)
+            .seen_of(MessageKind::EndOfStream)
             .find(|s| s.message.page == page)
             .expect("END_OF_STREAM");
         assert_eq!(eos.message.bytes, size, "END_OF_STREAM bytes = file size");
     }
     // Point operations alone stream: the bytes grow during the page.
-    let mut cb = Recorder::default();
+    let mut cb = MemCallback::default();
     let point = FilterSettings {
         brightness: 100,
         ..FilterSettings::default()
     };
-    let r = run_recorded(&mut driver, &feeder(1, point), &mut cb);
-    assert_eq!(r.0, Ok(Outcome::Completed));
+    let r = scan(&mut driver, &feeder(1, point), &mut cb);
+    assert_eq!(r.result, Ok(Outcome::Completed));
     let growing = cb
-        .messages(MessageKind::Status)
+        .seen_of(MessageKind::Status)
         .filter(|s| s.message.percent < 100 && s.message.bytes > 0)
         .count();
     assert!(growing > 5, "point operations stream into the file");
@@ -712,9 +425,9 @@ fn status_bytes_of_a_multipage_stream_stay_true_while_a_page_is_buffered() {
     let dir = tmp();
     let mut driver = sim("pages=2,speed=max", dir.path());
     for format in [FileFormat::Tiff, FileFormat::Pdf] {
-        let mut cb = Recorder::default();
-        let r = run_recorded(&mut driver, &document(0, format, rotate_90()), &mut cb);
-        assert_eq!(r.0, Ok(Outcome::Completed));
+        let mut cb = MemCallback::default();
+        let r = scan(&mut driver, &document(0, format, rotate_90()), &mut cb);
+        assert_eq!(r.result, Ok(Outcome::Completed));
         let size = cb.completed()[0].len() as u64;
         for seen in &cb.seen {
             let m = &seen.message;
@@ -723,7 +436,7 @@ fn status_bytes_of_a_multipage_stream_stay_true_while_a_page_is_buffered() {
             }
         }
         let end_of_one = cb
-            .messages(MessageKind::Status)
+            .seen_of(MessageKind::Status)
             .filter(|s| s.message.page == 1)
             .last()
             .expect("STATUS")
@@ -731,7 +444,7 @@ fn status_bytes_of_a_multipage_stream_stay_true_while_a_page_is_buffered() {
             .bytes;
         assert!(end_of_one > 0);
         let page_two: Vec<u64> = cb
-            .messages(MessageKind::Status)
+            .seen_of(MessageKind::Status)
             .filter(|s| s.message.page == 2)
             .map(|s| s.message.bytes)
             .collect();
@@ -742,7 +455,7 @@ fn status_bytes_of_a_multipage_stream_stay_true_while_a_page_is_buffered() {
         );
         assert!(*last > end_of_one);
         let eos = cb
-            .messages(MessageKind::EndOfStream)
+            .seen_of(MessageKind::EndOfStream)
             .next()
             .expect("END_OF_STREAM");
         assert_eq!(eos.message.bytes, size, "{format:?}: END_OF_STREAM bytes");
@@ -769,17 +482,20 @@ fn device_jpeg() -> (Vec<u8>, Page) {
 #[test]
 fn a_device_jpeg_passes_through_untouched_with_neutral_settings() {
     let (jpeg, original) = device_jpeg();
-    let mut device = EncodedDevice {
-        bytes: jpeg.clone(),
-        format: FileFormat::Jpeg,
-    };
+    let mut device = ScriptedDriver::encoded(jpeg.clone(), FileFormat::Jpeg, 4096);
     let neutral = ScanSettings {
         format: FileFormat::Jpeg,
         ..ScanSettings::default()
     };
     let mut cb = MemCallback::default();
-    let (result, _, _) = download(&mut device, "Flatbed", &neutral, &mut cb, None);
-    assert_eq!(result, Ok(Outcome::Completed));
+    let r = run(
+        &mut device,
+        "Flatbed",
+        &neutral,
+        &mut cb,
+        RunOptions::default(),
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
     assert_eq!(cb.completed(), vec![jpeg.clone()], "byte-identical");
 
     // Brightness: decoded, brightened, encoded again.
@@ -791,8 +507,14 @@ fn a_device_jpeg_passes_through_untouched_with_neutral_settings() {
         ..neutral
     };
     let mut cb = MemCallback::default();
-    let (result, _, _) = download(&mut device, "Flatbed", &brighter, &mut cb, None);
-    assert_eq!(result, Ok(Outcome::Completed));
+    let r = run(
+        &mut device,
+        "Flatbed",
+        &brighter,
+        &mut cb,
+        RunOptions::default(),
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
     let written = &cb.completed()[0];
     assert_ne!(written, &jpeg);
     assert_eq!(&written[..2], &[0xFF, 0xD8], "still a JPEG");
@@ -828,10 +550,7 @@ fn a_passed_through_device_jpeg_is_still_checked_for_blankness() {
     // Into PNG the page is decoded, so the filter sees its rows; into JPEG
     // or PDF the device's bytes pass through.
     for format in [FileFormat::Png, FileFormat::Jpeg, FileFormat::Pdf] {
-        let mut device = EncodedDevice {
-            bytes: jpeg.clone(),
-            format: FileFormat::Jpeg,
-        };
+        let mut device = ScriptedDriver::encoded(jpeg.clone(), FileFormat::Jpeg, 4096);
         let settings = ScanSettings {
             format,
             filter: blank(BlankAction::Flag),
@@ -839,14 +558,14 @@ fn a_passed_through_device_jpeg_is_still_checked_for_blankness() {
         };
         let log = Arc::new(TapLog::default());
         let mut cb = MemCallback::default();
-        let (result, _, _) = download(
+        let r = run(
             &mut device,
             "Flatbed",
             &settings,
             &mut cb,
-            Some(log.clone()),
+            RunOptions::observed(log.clone()),
         );
-        assert_eq!(result, Ok(Outcome::Completed));
+        assert_eq!(r.result, Ok(Outcome::Completed));
         if format == FileFormat::Jpeg {
             assert_eq!(
                 cb.completed(),
@@ -854,16 +573,8 @@ fn a_passed_through_device_jpeg_is_still_checked_for_blankness() {
                 "flagging changes no byte"
             );
         }
-        let ends: Vec<Tap> = log
-            .0
-            .lock()
-            .expect("tap log")
-            .iter()
-            .filter(|t| matches!(t, Tap::End(..)))
-            .cloned()
-            .collect();
         assert_eq!(
-            ends,
+            log.ends(),
             vec![Tap::End(1, PageEnd::Kept { blank: true })],
             "{format:?}: the blank page is flagged"
         );
@@ -873,39 +584,6 @@ fn a_passed_through_device_jpeg_is_still_checked_for_blankness() {
 // ---------------------------------------------------------------------------
 // (e) Live preview taps
 // ---------------------------------------------------------------------------
-
-/// What an observer saw, in order.
-#[derive(Debug, Clone, PartialEq)]
-enum Tap {
-    Data(u32),
-    Raw(Band),
-    Filtered(Band),
-    End(u32, PageEnd),
-}
-
-#[derive(Default)]
-struct TapLog(Mutex<Vec<Tap>>);
-
-impl TapLog {
-    fn push(&self, tap: Tap) {
-        self.0.lock().expect("tap log").push(tap);
-    }
-}
-
-impl PageObserver for TapLog {
-    fn page_data(&self, page: u32, _side: Side, _header: &PageHeader) {
-        self.push(Tap::Data(page));
-    }
-    fn raw_band(&self, _page: u32, band: &Band) {
-        self.push(Tap::Raw(band.clone()));
-    }
-    fn filtered_band(&self, band: &Band) {
-        self.push(Tap::Filtered(band.clone()));
-    }
-    fn page_end(&self, page: u32, end: PageEnd) {
-        self.push(Tap::End(page, end));
-    }
-}
 
 #[test]
 fn the_preview_sees_point_filtered_bands_while_the_page_streams() {
@@ -924,15 +602,15 @@ fn the_preview_sees_point_filtered_bands_while_the_page_streams() {
     };
     let log = Arc::new(TapLog::default());
     let mut cb = MemCallback::default();
-    let (result, _, _) = download(
+    let r = run(
         &mut driver,
         "Flatbed",
         &settings,
         &mut cb,
-        Some(log.clone()),
+        RunOptions::observed(log.clone()),
     );
-    assert_eq!(result, Ok(Outcome::Completed));
-    let taps = log.0.lock().expect("tap log").clone();
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    let taps = log.taps();
     assert_eq!(taps.first(), Some(&Tap::Data(1)));
     assert_eq!(
         taps.last(),
@@ -1069,12 +747,7 @@ fn dropped_blank_pages_use_no_page_numbers() {
                 .events
                 .contains(&TraceEvent::PageDropped { page: blank_at })
         );
-        let eos: Vec<u32> = cb
-            .messages
-            .iter()
-            .filter(|m| m.kind == MessageKind::EndOfStream)
-            .map(|m| m.page)
-            .collect();
+        let eos = cb.pages_of(MessageKind::EndOfStream);
         assert_eq!(eos, vec![1, 2]);
         // The kept pages are the sheets that were not blank.
         let sheets: Vec<u32> = cb.completed().iter().map(|b| strip(b).page).collect();
@@ -1089,26 +762,18 @@ fn flagged_blank_pages_are_kept_and_reported() {
     let mut driver = sim("pages=3,speed=max,blank=2", dir.path());
     let log = Arc::new(TapLog::default());
     let mut cb = MemCallback::default();
-    let (result, _, totals) = download(
+    let r = run(
         &mut driver,
         "Feeder",
         &feeder(0, blank(BlankAction::Flag)),
         &mut cb,
-        Some(log.clone()),
+        RunOptions::observed(log.clone()),
     );
-    assert_eq!(result, Ok(Outcome::Completed));
-    assert_eq!(totals.delivered, 3);
-    assert_eq!(totals.dropped, 0);
-    let ends: Vec<Tap> = log
-        .0
-        .lock()
-        .expect("tap log")
-        .iter()
-        .filter(|t| matches!(t, Tap::End(..)))
-        .cloned()
-        .collect();
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!(r.totals.delivered, 3);
+    assert_eq!(r.totals.dropped, 0);
     assert_eq!(
-        ends,
+        log.ends(),
         vec![
             Tap::End(1, PageEnd::Kept { blank: false }),
             Tap::End(2, PageEnd::Kept { blank: true }),
@@ -1136,12 +801,7 @@ fn a_multipage_document_holds_only_the_pages_that_are_not_blank() {
             assert_eq!(r.result, Ok(Outcome::Completed), "{what}");
             assert_eq!(r.totals.delivered, 2, "{what}");
             assert_eq!(r.totals.dropped, 1, "{what}");
-            let new_pages: Vec<u32> = cb
-                .messages
-                .iter()
-                .filter(|m| m.kind == MessageKind::NewPage)
-                .map(|m| m.page)
-                .collect();
+            let new_pages = cb.pages_of(MessageKind::NewPage);
             let mut expected = vec![1, 2];
             expected.insert(blank_at as usize - 1, blank_at);
             assert_eq!(new_pages, expected, "{what}: NEW_PAGE numbers");
@@ -1202,16 +862,11 @@ fn the_engine_reports_dropped_pages_and_counts_them() {
     let dirs = Dirs::new();
     let device = sim_id("pages=3,speed=max,blank=2", &dirs.storage);
     let mut engine = EngineHarness::start(|_| {});
-    let pattern =
-        OutputPattern::parse(&format!("{}/page-{{n}}.png", dirs.out.display())).expect("pattern");
     engine.send(Command::Scan {
         job: 1,
         device,
         settings: feeder(0, blank(BlankAction::Drop)),
-        output: OutputTarget::Files {
-            pattern,
-            overwrite: false,
-        },
+        output: files_output(&dirs.out, "page-{n}.png"),
         interactive: false,
     });
     let summary = engine.finish(1).expect("the job succeeds");
@@ -1294,51 +949,12 @@ fn deskew_straightens_skewed_pages_so_their_strip_reads() {
 // The command line
 // ---------------------------------------------------------------------------
 
-/// A finished run of the program.
-struct Cli {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Cli {
-    fn expect(&self, code: i32) -> &Cli {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "exit status\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// The `page` lines of `--events json`.
-    fn page_events(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
-            .filter(|v| v["event"] == "page")
-            .collect()
-    }
-}
-
 /// Runs `streamscan scan` in `dir` on a full-speed virtual scanner with
 /// `sim` options, plus `args`.
-fn scan_cli(dir: &Dirs, sim: &str, args: &[&str]) -> Cli {
+fn scan_cli(dir: &Dirs, sim: &str, args: &[&str]) -> CliRun {
     let device = sim_id(&format!("speed=max,{sim}"), &dir.storage);
-    let output = Process::new(env!("CARGO_BIN_EXE_streamscan"))
-        .args(["scan", "--device", &device, "--dpi", "75"])
-        .args(args)
-        .current_dir(&dir.out)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the program starts");
-    Cli {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let scan = ["scan", "--device", &device, "--dpi", "75"];
+    run_cli(&dir.out, &[&scan[..], args].concat())
 }
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
@@ -1386,7 +1002,7 @@ fn cli_blank_drop_numbers_pages_without_gaps_and_reports_the_drop() {
     run.expect(0);
     assert_eq!(dir_names(&dirs.out), vec!["1.png", "2.png"]);
     assert_eq!(strip(&read(&dirs.out, "2.png")).page, 3);
-    let pages = run.page_events();
+    let pages = run.events("page");
     assert!(
         pages.contains(&serde_json::json!({"event": "page", "page": 2, "state": "dropped"})),
         "{pages:?}"
@@ -1410,7 +1026,7 @@ fn cli_blank_flag_keeps_every_page_and_reports_the_blank_one() {
     );
     run.expect(0);
     assert_eq!(dir_names(&dirs.out), vec!["1.png", "2.png", "3.png"]);
-    let pages = run.page_events();
+    let pages = run.events("page");
     let flagged: Vec<&Value> = pages.iter().filter(|p| p["state"] == "blank").collect();
     assert_eq!(
         flagged,

@@ -19,7 +19,7 @@ use streamscan::device::{Backend, Registry};
 use streamscan::engine::EngineConfig;
 use streamscan::filter::PageKey;
 use streamscan::transfer::{DeviceInfo, Driver, DriverError, Side, Source};
-use support::{decode, read_strip};
+use support::{decode, dir_names, pdf_page_count, read_strip, sim_id};
 
 /// Most harness steps a wait may take before the test fails as hung.
 const STEP_CAP: usize = 200_000;
@@ -126,15 +126,6 @@ impl Drop for Gui {
     }
 }
 
-fn device_id(options: &str, storage: &Path) -> String {
-    let mut id = format!("sim:warmup=0,storage={}", storage.display());
-    if !options.is_empty() {
-        id.push(',');
-        id.push_str(options);
-    }
-    id
-}
-
 /// The virtual scanner under the name "Test Scanner", whose search finds
 /// exactly the test's device: the app's only device.
 struct TestScanner {
@@ -186,6 +177,8 @@ fn options_with_dialogs(
         engine: EngineConfig {
             clock: VirtualClock::shared(),
             preview_width: 256,
+            // The app runs every job's trace through the order checker.
+            keep_traces: true,
             registry: Registry::default().with(Arc::new(TestScanner {
                 id: device.to_string(),
             })),
@@ -209,7 +202,7 @@ impl Gui {
     fn in_root(root: tempfile::TempDir, sim_options: &str) -> Gui {
         let storage = root.path().join("storage");
         std::fs::create_dir_all(&storage).expect("storage dir");
-        let device = device_id(sim_options, &storage);
+        let device = sim_id(sim_options, &storage);
         let gate = Arc::new(Gate::default());
         let dialogs = ScriptedDialogs::default();
         let opts = options_with_dialogs(root.path(), &device, &gate, dialogs.clone());
@@ -257,6 +250,7 @@ impl Gui {
     fn until(&mut self, what: &str, done: impl Fn(&StreamscanApp) -> bool) {
         for _ in 0..STEP_CAP {
             if done(self.harness.state()) {
+                self.assert_traces();
                 return;
             }
             self.gate.step_if_held(2);
@@ -279,6 +273,14 @@ impl Gui {
     fn scan(&mut self) {
         self.click("Scan");
         self.until("the scan to end", |app| !app.is_scanning());
+        let (checked, _) = self.app().checked_traces();
+        assert!(checked > 0, "the scan's trace reached the checker");
+    }
+
+    /// Every job trace so far passed the message-order checker.
+    fn assert_traces(&self) {
+        let (_, violations) = self.app().checked_traces();
+        assert!(violations.is_empty(), "{violations:?}");
     }
 
     fn page_keys(&self) -> Vec<(u64, u32)> {
@@ -309,16 +311,13 @@ fn drag(gui: &mut Gui, from: egui::Pos2, to: egui::Pos2, moves: usize) {
 /// Page numbers printed in the index strips of the files in `dir`, in
 /// file-name order.
 fn pages_in(dir: &Path) -> Vec<u32> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    names.sort();
-    names
+    names_in(dir)
         .iter()
-        .map(|p| {
-            let bytes = std::fs::read(p).expect("page file");
+        .map(|name| {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).expect("page file");
             read_strip(&decode(&bytes))
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
                 .page
         })
         .collect()
@@ -744,7 +743,7 @@ fn settings_profiles_and_the_window_survive_a_restart() {
         ));
     }
     let gate = Arc::new(Gate::default());
-    let device = device_id("pages=1", &keep.join("storage"));
+    let device = sim_id("pages=1", &keep.join("storage"));
     let opts = options(&keep, &device, &gate);
     let mut harness = Harness::builder().build_eframe(move |cc| StreamscanApp::new(cc, opts));
     harness.step();
@@ -865,17 +864,13 @@ fn stop_after_this_page_finishes_the_page_in_progress() {
     assert_eq!(pages_in(&gui.out()), vec![1, 2], "page 2 was finished");
 }
 
-/// Files in `dir` (names only), sorted.
+/// Files in `dir` (names only), sorted; none while `dir` does not exist.
 fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    if dir.exists() {
+        dir_names(dir)
+    } else {
+        Vec::new()
+    }
 }
 
 #[test]
@@ -929,7 +924,7 @@ fn pages_of_a_session_that_crashed_are_offered_for_recovery() {
         ));
     }
     let gate = Arc::new(Gate::default());
-    let device = device_id("pages=3", &keep.join("storage"));
+    let device = sim_id("pages=3", &keep.join("storage"));
     let opts = options(&keep, &device, &gate);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
@@ -1128,13 +1123,6 @@ fn a_destination_that_cannot_be_made_ends_the_scan_with_a_message() {
     );
 }
 
-/// Pages of a PDF written by Streamscan.
-fn pdf_pages(path: &Path) -> usize {
-    let bytes = std::fs::read(path).expect("the pdf");
-    let text = String::from_utf8_lossy(&bytes);
-    text.matches("/Type /Page ").count()
-}
-
 #[test]
 fn scan_more_adds_the_new_pages_to_the_same_document() {
     let mut gui = Gui::new("pages=2");
@@ -1157,7 +1145,7 @@ fn scan_more_adds_the_new_pages_to_the_same_document() {
         app.status().starts_with("Saved 4 page(s)")
     });
     assert_eq!(names_in(&gui.out()), vec![String::from("book.pdf")]);
-    assert_eq!(pdf_pages(&gui.out().join("book.pdf")), 4);
+    assert_eq!(pdf_page_count(&gui.out().join("book.pdf")), Ok(4));
 }
 
 /// Where the flatbed preview's page lies on screen (fitted and centred).

@@ -2,24 +2,26 @@
 //! a scripted SANE-style band driver behind `BandDriverAdapter` writes real
 //! PNM / BMP / TIFF files whose pixels must equal what the driver sent, and
 //! `acquire_to_bands` feeds a band consumer whose chunks, put together by
-//! offset, must decode to the same pages.
+//! offset, must decode to the same pages. Every transfer goes through the
+//! shared message-order checker.
+
+mod support;
 
 use image::ImageFormat;
 use std::collections::VecDeque;
-use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
-use streamscan::clock::{CancelToken, SharedClock, VirtualClock};
+use streamscan::clock::{CancelToken, VirtualClock};
 use streamscan::output::FileFormat;
 use streamscan::raster::{Page, PixelFormat, rgb_row};
 use streamscan::transfer::legacy::{
     BandConsumer, BandDriver, BandDriverAdapter, BandMessage, BandParameters, acquire_to_bands,
 };
 use streamscan::transfer::{
-    Capabilities, Choice, ColorMode, Destination, DeviceInfo, DeviceStatus, DriverError, Flow,
-    Item, ItemFlags, MemoryDestination, MessageKind, Outcome, PageSize, ScanSettings, Side, Source,
-    StatusAnswer, StatusCode, StatusHandler, StreamAnswer, StreamRequest, Transfer,
-    TransferCallback, TransferError, TransferMessage, TransferOptions, trace,
+    Capabilities, Choice, ColorMode, DeviceInfo, DriverError, Flow, Item, ItemFlags, MessageKind,
+    Outcome, PageSize, ScanSettings, Side, Source, StatusAnswer, StatusCode, Transfer,
+    TransferError, TransferMessage, TransferOptions,
 };
+use support::*;
 
 // ---------------------------------------------------------------------------
 // The scripted legacy driver.
@@ -241,122 +243,26 @@ fn sheet_for(page: &Page, known_height: bool, padding: usize) -> Sheet {
 // ---------------------------------------------------------------------------
 // The application side.
 
-/// A memory destination the test can still read after handing it over.
-#[derive(Clone, Default)]
-struct SharedMemory(Arc<Mutex<MemoryDestination>>);
-
-impl SharedMemory {
-    fn bytes(&self) -> Vec<u8> {
-        lock(&self.0).cursor.get_ref().clone()
-    }
-    fn completed(&self) -> bool {
-        lock(&self.0).completed
-    }
-    fn discarded(&self) -> bool {
-        lock(&self.0).discarded
-    }
-}
-
-impl Write for SharedMemory {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        lock(&self.0).write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Seek for SharedMemory {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        lock(&self.0).seek(pos)
-    }
-}
-
-impl Destination for SharedMemory {
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        lock(&self.0).set_len(len)
-    }
-    fn complete(&mut self) -> io::Result<()> {
-        lock(&self.0).complete()
-    }
-    fn discard(&mut self) {
-        lock(&self.0).discard();
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reply {
-    Stream,
-    Skip,
-    Cancel,
-}
-
-/// A transfer callback that hands out memory streams and records messages.
-#[derive(Default)]
-struct Collector {
-    /// Answers to the stream requests in order; a stream once they run out.
-    replies: VecDeque<Reply>,
-    requests: Vec<StreamRequest>,
-    streams: Vec<SharedMemory>,
-    messages: Vec<TransferMessage>,
-    /// Answer Cancel to this STATUS (1-based count).
-    cancel_at_status: Option<usize>,
-    /// Fire this token at this STATUS (1-based count) but answer Continue.
-    fire_token_at_status: Option<(usize, CancelToken)>,
-    statuses: usize,
-}
-
-impl TransferCallback for Collector {
-    fn next_stream(&mut self, request: &StreamRequest) -> StreamAnswer {
-        self.requests.push(request.clone());
-        match self.replies.pop_front().unwrap_or(Reply::Stream) {
-            Reply::Stream => {
-                let stream = SharedMemory::default();
-                self.streams.push(stream.clone());
-                StreamAnswer::Stream(Box::new(stream))
-            }
-            Reply::Skip => StreamAnswer::Skip,
-            Reply::Cancel => StreamAnswer::Cancel,
+/// Picks the `n`-th STATUS message (1-based).
+fn nth_status(n: usize) -> impl FnMut(&TransferMessage) -> bool + Send + 'static {
+    let mut statuses = 0;
+    move |message| {
+        if message.kind != MessageKind::Status {
+            return false;
         }
-    }
-
-    fn message(&mut self, message: &TransferMessage) -> Flow {
-        self.messages.push(message.clone());
-        if message.kind == MessageKind::Status {
-            self.statuses += 1;
-            if let Some((at, token)) = &self.fire_token_at_status
-                && *at == self.statuses
-            {
-                token.cancel();
-            }
-            if self.cancel_at_status == Some(self.statuses) {
-                return Flow::Cancel;
-            }
-        }
-        Flow::Continue
+        statuses += 1;
+        statuses == n
     }
 }
 
-impl Collector {
-    fn kinds(&self) -> Vec<MessageKind> {
-        self.messages.iter().map(|m| m.kind).collect()
-    }
-
-    fn status_percents(&self) -> Vec<i32> {
-        self.messages
-            .iter()
-            .filter(|m| m.kind == MessageKind::Status)
-            .map(|m| m.percent)
-            .collect()
-    }
-}
-
-fn options() -> TransferOptions {
-    let clock: SharedClock = VirtualClock::shared();
-    TransferOptions {
-        clock,
-        ..TransferOptions::default()
-    }
+/// The percent of every STATUS, in order.
+fn status_percents(callback: &MemCallback) -> Vec<i32> {
+    callback
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::Status)
+        .map(|m| m.percent)
+        .collect()
 }
 
 fn settings(source: Source, format: FileFormat, pages: u32) -> ScanSettings {
@@ -368,38 +274,24 @@ fn settings(source: Source, format: FileFormat, pages: u32) -> ScanSettings {
     }
 }
 
-fn item_for(source: Source) -> &'static str {
-    source.item_name()
-}
-
-/// Runs one download through the adapter; checks the trace.
-fn run(
+/// Runs one download through the adapter (`support::run` checks the
+/// trace).
+fn download(
     adapter: &mut BandDriverAdapter<ScriptedBandDriver>,
     settings: &ScanSettings,
-    callback: &mut Collector,
+    callback: &mut MemCallback,
 ) -> Result<Outcome, TransferError> {
-    run_with(adapter, settings, callback, options(), None)
+    download_with(adapter, settings, callback, RunOptions::default())
 }
 
-fn run_with(
+fn download_with(
     adapter: &mut BandDriverAdapter<ScriptedBandDriver>,
     settings: &ScanSettings,
-    callback: &mut Collector,
-    options: TransferOptions,
-    handler: Option<&mut dyn StatusHandler>,
+    callback: &mut MemCallback,
+    options: RunOptions,
 ) -> Result<Outcome, TransferError> {
-    let mut transfer = Transfer::new(adapter, options);
-    if let Some(handler) = handler {
-        transfer = transfer.with_status_handler(handler);
-    }
-    let result = transfer.download(item_for(settings.source), 0, settings, callback);
-    if let Err(violation) = trace::check(transfer.trace()) {
-        panic!(
-            "the trace breaks the contract: {violation}\n{:#?}",
-            transfer.trace().events
-        );
-    }
-    result
+    let item = settings.source.item_name();
+    run(adapter, item, settings, callback, options).result
 }
 
 fn image_format(format: FileFormat) -> ImageFormat {
@@ -452,8 +344,8 @@ fn flatbed_pages_decode_to_the_driver_pixels(format: FileFormat, known_height: b
         let page = make_page(pixels, 37, 45, seed as u32);
         let sheet = sheet_for(&page, known_height, 3);
         let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(vec![sheet], &SPLITS));
-        let mut callback = Collector::default();
-        let outcome = run(
+        let mut callback = MemCallback::default();
+        let outcome = download(
             &mut adapter,
             &settings(Source::Flatbed, format, 0),
             &mut callback,
@@ -461,11 +353,11 @@ fn flatbed_pages_decode_to_the_driver_pixels(format: FileFormat, known_height: b
         .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(outcome, Outcome::Completed, "{what}");
         assert_eq!(callback.streams.len(), 1, "{what}");
-        let stream = &callback.streams[0];
-        assert!(stream.completed() && !stream.discarded(), "{what}");
+        let stream = callback.stream(0);
+        assert!(stream.is_completed() && !stream.is_discarded(), "{what}");
         assert_file_shows(&stream.bytes(), format, &page, &what);
 
-        let percents = callback.status_percents();
+        let percents = status_percents(&callback);
         assert_eq!(percents.last(), Some(&100), "{what}: last STATUS");
         let during: Vec<i32> = percents[..percents.len() - 1].to_vec();
         if known_height {
@@ -476,7 +368,7 @@ fn flatbed_pages_decode_to_the_driver_pixels(format: FileFormat, known_height: b
             assert!(during.iter().all(|&p| p == -1), "{what}: {percents:?}");
         }
         assert_eq!(
-            callback.kinds().last(),
+            kinds(&callback.messages).last(),
             Some(&MessageKind::EndOfTransfer),
             "{what}"
         );
@@ -527,8 +419,8 @@ fn wia_height_zero_means_unknown() {
     sheet.params.height = Some(0);
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(vec![sheet], &[9, 64]))
         .with_rows_per_band(8);
-    let mut callback = Collector::default();
-    let outcome = run(
+    let mut callback = MemCallback::default();
+    let outcome = download(
         &mut adapter,
         &settings(Source::Flatbed, FileFormat::Bmp, 0),
         &mut callback,
@@ -536,12 +428,12 @@ fn wia_height_zero_means_unknown() {
     .expect("a page of unknown height transfers");
     assert_eq!(outcome, Outcome::Completed);
     assert_file_shows(
-        &callback.streams[0].bytes(),
+        &callback.stream(0).bytes(),
         FileFormat::Bmp,
         &page,
         "height 0",
     );
-    let percents = callback.status_percents();
+    let percents = status_percents(&callback);
     // 70 rows in bands of 8: 9 bands of progress, then the page's 100.
     assert_eq!(percents.len(), 10, "{percents:?}");
     assert!(percents[..9].iter().all(|&p| p == -1));
@@ -562,8 +454,8 @@ fn feeder_sheets(count: u32, known_height: bool) -> (Vec<Page>, Vec<Sheet>) {
 fn a_feeder_scans_until_it_is_empty_with_pages_zero() {
     let (pages, sheets) = feeder_sheets(3, false);
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS));
-    let mut callback = Collector::default();
-    let outcome = run(
+    let mut callback = MemCallback::default();
+    let outcome = download(
         &mut adapter,
         &settings(Source::Feeder, FileFormat::Pnm, 0),
         &mut callback,
@@ -573,8 +465,8 @@ fn a_feeder_scans_until_it_is_empty_with_pages_zero() {
     let numbers: Vec<u32> = callback.requests.iter().map(|r| r.page).collect();
     assert_eq!(numbers, vec![1, 2, 3]);
     assert!(callback.requests.iter().all(|r| r.item_name == "Feeder"));
-    for (i, (stream, page)) in callback.streams.iter().zip(&pages).enumerate() {
-        assert!(stream.completed());
+    for (i, ((_, stream), page)) in callback.streams.iter().zip(&pages).enumerate() {
+        assert!(stream.is_completed());
         assert_file_shows(&stream.bytes(), FileFormat::Pnm, page, &format!("page {i}"));
     }
     let driver = adapter.driver();
@@ -587,8 +479,8 @@ fn a_feeder_scans_until_it_is_empty_with_pages_zero() {
 fn a_feeder_that_runs_out_ends_with_end_of_media() {
     let (pages, sheets) = feeder_sheets(3, true);
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS));
-    let mut callback = Collector::default();
-    let outcome = run(
+    let mut callback = MemCallback::default();
+    let outcome = download(
         &mut adapter,
         &settings(Source::Feeder, FileFormat::Bmp, 5),
         &mut callback,
@@ -596,7 +488,7 @@ fn a_feeder_that_runs_out_ends_with_end_of_media() {
     .expect("running out of paper is no error");
     assert_eq!(outcome, Outcome::EndOfMedia { pages: 3 });
     assert_eq!(callback.streams.len(), 3);
-    for (stream, page) in callback.streams.iter().zip(&pages) {
+    for ((_, stream), page) in callback.streams.iter().zip(&pages) {
         assert_file_shows(&stream.bytes(), FileFormat::Bmp, page, "end of media");
     }
 }
@@ -605,8 +497,8 @@ fn a_feeder_that_runs_out_ends_with_end_of_media() {
 fn a_feeder_stops_at_the_requested_page_count() {
     let (_, sheets) = feeder_sheets(3, true);
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS));
-    let mut callback = Collector::default();
-    let outcome = run(
+    let mut callback = MemCallback::default();
+    let outcome = download(
         &mut adapter,
         &settings(Source::Feeder, FileFormat::Pnm, 2),
         &mut callback,
@@ -628,8 +520,8 @@ fn a_feeder_stops_at_the_requested_page_count() {
 fn duplex_sides_alternate_front_and_back() {
     let (pages, sheets) = feeder_sheets(4, false);
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS));
-    let mut callback = Collector::default();
-    let outcome = run(
+    let mut callback = MemCallback::default();
+    let outcome = download(
         &mut adapter,
         &settings(Source::Duplex, FileFormat::Pnm, 3),
         &mut callback,
@@ -638,7 +530,7 @@ fn duplex_sides_alternate_front_and_back() {
     assert_eq!(outcome, Outcome::Completed);
     let sides: Vec<Side> = callback.requests.iter().map(|r| r.side).collect();
     assert_eq!(sides, vec![Side::Front, Side::Back, Side::Front]);
-    for (stream, page) in callback.streams.iter().zip(&pages) {
+    for ((_, stream), page) in callback.streams.iter().zip(&pages) {
         assert_file_shows(&stream.bytes(), FileFormat::Pnm, page, "duplex");
     }
 }
@@ -646,61 +538,51 @@ fn duplex_sides_alternate_front_and_back() {
 #[test]
 fn an_empty_feeder_raises_paper_empty() {
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(Vec::new(), &SPLITS));
-    let mut callback = Collector::default();
-    let mut transfer = Transfer::new(&mut adapter, options());
-    let error = transfer
-        .download(
-            "Feeder",
-            0,
-            &settings(Source::Feeder, FileFormat::Pnm, 0),
-            &mut callback,
-        )
-        .expect_err("no paper, nobody handles it");
+    let mut callback = MemCallback::default();
+    let r = run(
+        &mut adapter,
+        "Feeder",
+        &settings(Source::Feeder, FileFormat::Pnm, 0),
+        &mut callback,
+        RunOptions::default(),
+    );
+    let error = r.result.expect_err("no paper, nobody handles it");
     assert_eq!(error.code, StatusCode::PAPER_EMPTY);
-    assert_eq!(transfer.trace().statuses(), vec![StatusCode::PAPER_EMPTY]);
-    trace::check(transfer.trace()).expect("contract");
+    assert_eq!(r.trace.statuses(), vec![StatusCode::PAPER_EMPTY]);
     assert!(callback.requests.is_empty());
-    assert_eq!(callback.kinds(), vec![MessageKind::EndOfTransfer]);
-}
-
-/// Loads paper when the feeder is reported empty, as a user pressing Retry.
-struct LoadPaper {
-    tray: Tray,
-    sheets: Vec<Sheet>,
-}
-
-impl StatusHandler for LoadPaper {
-    fn handle(&mut self, status: &DeviceStatus, _cancel: &CancelToken) -> StatusAnswer {
-        if status.code == StatusCode::PAPER_EMPTY && !self.sheets.is_empty() {
-            lock(&self.tray).extend(self.sheets.drain(..));
-            StatusAnswer::Handled
-        } else {
-            StatusAnswer::NotHandled
-        }
-    }
+    assert_eq!(kinds(&callback.messages), vec![MessageKind::EndOfTransfer]);
 }
 
 #[test]
 fn paper_loaded_after_paper_empty_is_scanned() {
-    let (pages, sheets) = feeder_sheets(2, true);
+    let (pages, mut sheets) = feeder_sheets(2, true);
     let driver = ScriptedBandDriver::new(Vec::new(), &SPLITS);
-    let mut handler = LoadPaper {
-        tray: Arc::clone(&driver.tray),
-        sheets,
-    };
+    // Loads paper when the feeder is reported empty, as a user pressing
+    // Retry.
+    let tray = Arc::clone(&driver.tray);
+    let load_paper = ScriptedHandler::new(move |status, _| {
+        if status.code == StatusCode::PAPER_EMPTY && !sheets.is_empty() {
+            lock(&tray).extend(sheets.drain(..));
+            StatusAnswer::Handled
+        } else {
+            StatusAnswer::NotHandled
+        }
+    });
     let mut adapter = BandDriverAdapter::new(driver);
-    let mut callback = Collector::default();
-    let outcome = run_with(
+    let mut callback = MemCallback::default();
+    let outcome = download_with(
         &mut adapter,
         &settings(Source::Feeder, FileFormat::Pnm, 0),
         &mut callback,
-        options(),
-        Some(&mut handler),
+        RunOptions {
+            handler: Some(load_paper),
+            ..RunOptions::default()
+        },
     )
     .expect("retried after loading paper");
     assert_eq!(outcome, Outcome::Completed);
     assert_eq!(callback.streams.len(), 2);
-    for (stream, page) in callback.streams.iter().zip(&pages) {
+    for ((_, stream), page) in callback.streams.iter().zip(&pages) {
         assert_file_shows(&stream.bytes(), FileFormat::Pnm, page, "after retry");
     }
 }
@@ -709,11 +591,9 @@ fn paper_loaded_after_paper_empty_is_scanned() {
 fn a_skipped_page_is_read_and_dropped_and_numbers_stay_dense() {
     let (pages, sheets) = feeder_sheets(3, true);
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS));
-    let mut callback = Collector {
-        replies: VecDeque::from([Reply::Stream, Reply::Skip, Reply::Stream]),
-        ..Collector::default()
-    };
-    let outcome = run(
+    let mut callback =
+        MemCallback::replying([StreamReply::Stream, StreamReply::Skip, StreamReply::Stream]);
+    let outcome = download(
         &mut adapter,
         &settings(Source::Feeder, FileFormat::Bmp, 0),
         &mut callback,
@@ -724,13 +604,13 @@ fn a_skipped_page_is_read_and_dropped_and_numbers_stay_dense() {
     assert_eq!(numbers, vec![1, 2, 2], "the skipped page used no number");
     assert_eq!(callback.streams.len(), 2);
     assert_file_shows(
-        &callback.streams[0].bytes(),
+        &callback.stream(0).bytes(),
         FileFormat::Bmp,
         &pages[0],
         "first",
     );
     assert_file_shows(
-        &callback.streams[1].bytes(),
+        &callback.stream(1).bytes(),
         FileFormat::Bmp,
         &pages[2],
         "third",
@@ -750,21 +630,21 @@ fn cancel_from_a_status_stops_the_device_mid_page() {
     let sheet = sheet_for(&page, true, 0);
     let mut adapter =
         BandDriverAdapter::new(ScriptedBandDriver::new(vec![sheet], &[500])).with_rows_per_band(10);
-    let mut callback = Collector {
-        cancel_at_status: Some(2),
-        ..Collector::default()
-    };
-    let outcome = run(
+    let mut callback = MemCallback::cancelling(nth_status(2));
+    let outcome = download(
         &mut adapter,
         &settings(Source::Flatbed, FileFormat::Pnm, 0),
         &mut callback,
     )
     .expect("cancel is no error");
     assert_eq!(outcome, Outcome::Cancelled);
-    assert!(callback.streams[0].discarded(), "no half file remains");
-    assert!(!callback.streams[0].completed());
-    assert_eq!(callback.kinds().last(), Some(&MessageKind::EndOfTransfer));
-    assert!(!callback.kinds().contains(&MessageKind::EndOfStream));
+    assert!(callback.stream(0).is_discarded(), "no half file remains");
+    assert!(!callback.stream(0).is_completed());
+    assert_eq!(
+        kinds(&callback.messages).last(),
+        Some(&MessageKind::EndOfTransfer)
+    );
+    assert!(!kinds(&callback.messages).contains(&MessageKind::EndOfStream));
     let driver = adapter.driver();
     assert_eq!(
         driver.cancels(),
@@ -782,11 +662,8 @@ fn cancel_from_a_status_stops_the_device_mid_page() {
 fn cancel_at_the_next_stream_keeps_the_completed_pages() {
     let (pages, sheets) = feeder_sheets(3, true);
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS));
-    let mut callback = Collector {
-        replies: VecDeque::from([Reply::Stream, Reply::Cancel]),
-        ..Collector::default()
-    };
-    let outcome = run(
+    let mut callback = MemCallback::replying([StreamReply::Stream, StreamReply::Cancel]);
+    let outcome = download(
         &mut adapter,
         &settings(Source::Feeder, FileFormat::Pnm, 0),
         &mut callback,
@@ -794,9 +671,9 @@ fn cancel_at_the_next_stream_keeps_the_completed_pages() {
     .expect("cancel is no error");
     assert_eq!(outcome, Outcome::Cancelled);
     assert_eq!(callback.streams.len(), 1);
-    assert!(callback.streams[0].completed());
+    assert!(callback.stream(0).is_completed());
     assert_file_shows(
-        &callback.streams[0].bytes(),
+        &callback.stream(0).bytes(),
         FileFormat::Pnm,
         &pages[0],
         "kept",
@@ -816,21 +693,31 @@ fn the_cancel_token_is_checked_between_reads() {
     let sheet = sheet_for(&page, false, 1);
     let mut adapter =
         BandDriverAdapter::new(ScriptedBandDriver::new(vec![sheet], &[31])).with_rows_per_band(4);
-    let options = options();
-    let mut callback = Collector {
-        fire_token_at_status: Some((1, options.cancel.clone())),
-        ..Collector::default()
+    // Fires the job's token at the first STATUS but answers Continue.
+    let cancel = CancelToken::new();
+    let token = cancel.clone();
+    let mut first_status = nth_status(1);
+    let mut callback = MemCallback {
+        on_message: Some(Box::new(move |message| {
+            if first_status(message) {
+                token.cancel();
+            }
+            Flow::Continue
+        })),
+        ..MemCallback::default()
     };
-    let outcome = run_with(
+    let outcome = download_with(
         &mut adapter,
         &settings(Source::Flatbed, FileFormat::Bmp, 0),
         &mut callback,
-        options,
-        None,
+        RunOptions {
+            cancel,
+            ..RunOptions::default()
+        },
     )
     .expect("cancel is no error");
     assert_eq!(outcome, Outcome::Cancelled);
-    assert!(callback.streams[0].discarded());
+    assert!(callback.stream(0).is_discarded());
     let driver = adapter.driver();
     assert_eq!(driver.cancels(), vec![true]);
     let bytes_read: usize = driver
@@ -847,15 +734,15 @@ fn the_device_cancel_button_ends_the_job_cancelled() {
     let mut sheet = sheet_for(&page, true, 0);
     sheet.fault = Some(Fault::CancelButton(30 * 12 + 5));
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(vec![sheet], &SPLITS));
-    let mut callback = Collector::default();
-    let outcome = run(
+    let mut callback = MemCallback::default();
+    let outcome = download(
         &mut adapter,
         &settings(Source::Flatbed, FileFormat::Pnm, 0),
         &mut callback,
     )
     .expect("a device cancel is no error");
     assert_eq!(outcome, Outcome::Cancelled);
-    assert!(callback.streams[0].discarded());
+    assert!(callback.stream(0).is_discarded());
 }
 
 #[test]
@@ -863,8 +750,8 @@ fn a_read_error_fails_the_job_and_keeps_the_pages_before_it() {
     let (pages, mut sheets) = feeder_sheets(3, true);
     sheets[1].fault = Some(Fault::ReadError(50));
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS));
-    let mut callback = Collector::default();
-    let error = run(
+    let mut callback = MemCallback::default();
+    let error = download(
         &mut adapter,
         &settings(Source::Feeder, FileFormat::Pnm, 0),
         &mut callback,
@@ -874,14 +761,14 @@ fn a_read_error_fails_the_job_and_keeps_the_pages_before_it() {
     assert_eq!(error.page, Some(2));
     assert_eq!(error.pages_completed, 1);
     assert!(error.message.contains("unplugged"), "{}", error.message);
-    assert!(callback.streams[0].completed());
+    assert!(callback.stream(0).is_completed());
     assert_file_shows(
-        &callback.streams[0].bytes(),
+        &callback.stream(0).bytes(),
         FileFormat::Pnm,
         &pages[0],
         "kept",
     );
-    assert!(callback.streams[1].discarded());
+    assert!(callback.stream(1).is_discarded());
     let driver = adapter.driver();
     assert_eq!(driver.count(Call::Failed), 1);
     assert_eq!(driver.cancels(), vec![true], "the device was told to stop");
@@ -889,10 +776,10 @@ fn a_read_error_fails_the_job_and_keeps_the_pages_before_it() {
 }
 
 /// Runs one malformed flatbed page; returns the error.
-fn malformed_page(sheet: Sheet, format: FileFormat) -> (TransferError, Collector) {
+fn malformed_page(sheet: Sheet, format: FileFormat) -> (TransferError, MemCallback) {
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(vec![sheet], &SPLITS));
-    let mut callback = Collector::default();
-    let error = run(
+    let mut callback = MemCallback::default();
+    let error = download(
         &mut adapter,
         &settings(Source::Flatbed, format, 0),
         &mut callback,
@@ -924,8 +811,8 @@ fn a_page_ending_inside_a_row_fails_cleanly() {
             "{}",
             error.message
         );
-        assert!(callback.streams[0].discarded());
-        assert!(!callback.kinds().contains(&MessageKind::EndOfStream));
+        assert!(callback.stream(0).is_discarded());
+        assert!(!kinds(&callback.messages).contains(&MessageKind::EndOfStream));
     }
 }
 
@@ -937,7 +824,7 @@ fn more_rows_than_announced_fail_cleanly() {
     let (error, callback) = malformed_page(sheet, FileFormat::Pnm);
     assert_eq!(error.code, StatusCode::DEVICE_COMMUNICATION);
     assert!(error.message.contains("more than"), "{}", error.message);
-    assert!(callback.streams[0].discarded());
+    assert!(callback.stream(0).is_discarded());
 }
 
 #[test]
@@ -951,7 +838,7 @@ fn fewer_rows_than_announced_fail_cleanly() {
         "{}",
         error.message
     );
-    assert!(callback.streams[0].discarded());
+    assert!(callback.stream(0).is_discarded());
 }
 
 #[test]
@@ -1118,14 +1005,14 @@ fn run_to_bands(
     settings: &ScanSettings,
     consumer: &mut Recorder,
 ) -> Result<Outcome, TransferError> {
-    let mut transfer = Transfer::new(adapter, options());
-    let result = acquire_to_bands(&mut transfer, item_for(settings.source), settings, consumer);
-    if let Err(violation) = trace::check(transfer.trace()) {
-        panic!(
-            "the trace breaks the contract: {violation}\n{:#?}",
-            transfer.trace().events
-        );
-    }
+    let options = TransferOptions {
+        clock: VirtualClock::shared(),
+        ..TransferOptions::default()
+    };
+    let mut transfer = Transfer::new(adapter, options);
+    let item = settings.source.item_name();
+    let result = acquire_to_bands(&mut transfer, item, settings, consumer);
+    check_trace("the band transfer", transfer.trace());
     result
 }
 
@@ -1270,39 +1157,19 @@ fn a_band_consumer_is_terminated_once_when_the_job_fails() {
 // ---------------------------------------------------------------------------
 // Multipage documents.
 
-/// Every page of a multipage TIFF: (width, height, 8-bit gray samples).
-fn tiff_gray_pages(bytes: &[u8]) -> Vec<(u32, u32, Vec<u8>)> {
-    let mut decoder =
-        tiff::decoder::Decoder::new(io::Cursor::new(bytes)).expect("the TIFF document opens");
-    let mut pages = Vec::new();
-    loop {
-        let (width, height) = decoder.dimensions().expect("dimensions");
-        assert_eq!(
-            decoder.colortype().expect("colour type"),
-            tiff::ColorType::Gray(8)
-        );
-        match decoder.read_image().expect("the page decodes") {
-            tiff::decoder::DecodingResult::U8(samples) => pages.push((width, height, samples)),
-            other => panic!("unexpected sample type: {other:?}"),
-        }
-        if !decoder.more_images() {
-            return pages;
-        }
-        decoder.next_image().expect("next page");
-    }
-}
-
+/// Checks that a multipage TIFF holds exactly `pages`, in 8-bit gray.
 fn assert_document_holds(bytes: &[u8], pages: &[Page]) {
-    let decoded = tiff_gray_pages(bytes);
+    let decoded = tiff_images(bytes).expect("the TIFF document opens");
     assert_eq!(decoded.len(), pages.len(), "pages in the document");
-    for (i, ((width, height, samples), page)) in decoded.iter().zip(pages).enumerate() {
+    for (i, (image, page)) in decoded.iter().zip(pages).enumerate() {
+        assert_eq!(image.color, tiff::ColorType::Gray(8), "page {}", i + 1);
         assert_eq!(
-            (*width, *height),
+            (image.page.header.width, image.page.height()),
             (page.header.width, page.height()),
             "page {}",
             i + 1
         );
-        assert!(*samples == page.data, "pixels of page {}", i + 1);
+        assert!(image.page.data == page.data, "pixels of page {}", i + 1);
     }
 }
 
@@ -1310,23 +1177,18 @@ fn assert_document_holds(bytes: &[u8], pages: &[Page]) {
 fn a_multipage_tiff_gets_every_legacy_page() {
     let (pages, sheets) = feeder_sheets(3, false);
     let mut adapter = BandDriverAdapter::new(ScriptedBandDriver::new(sheets, &SPLITS));
-    let mut callback = Collector::default();
+    let mut callback = MemCallback::default();
     let settings = ScanSettings {
         multipage: true,
         ..settings(Source::Feeder, FileFormat::Tiff, 0)
     };
-    let outcome = run(&mut adapter, &settings, &mut callback).expect("multipage job");
+    let outcome = download(&mut adapter, &settings, &mut callback).expect("multipage job");
     assert_eq!(outcome, Outcome::Completed);
     assert_eq!(callback.streams.len(), 1, "one document stream");
-    let new_pages: Vec<u32> = callback
-        .messages
-        .iter()
-        .filter(|m| m.kind == MessageKind::NewPage)
-        .map(|m| m.page)
-        .collect();
+    let new_pages = callback.pages_of(MessageKind::NewPage);
     assert_eq!(new_pages, vec![1, 2, 3]);
-    assert!(callback.streams[0].completed());
-    assert_document_holds(&callback.streams[0].bytes(), &pages);
+    assert!(callback.stream(0).is_completed());
+    assert_document_holds(&callback.stream(0).bytes(), &pages);
 }
 
 #[test]

@@ -6,7 +6,12 @@
 //! This file is a test binary of its own, so its allocator counts these
 //! jobs only; it holds a single test function, so nothing else allocates
 //! while a job is measured. Run with `--nocapture` to see the figures.
+//! Its jobs keep no trace (a trace grows with every band, the very growth
+//! this test rules out), so they skip the message-order checker; the same
+//! kind of jobs goes through it in `tests/engine.rs`.
 #![allow(unsafe_code)] // `GlobalAlloc` can only be implemented with `unsafe`.
+
+mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -15,8 +20,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use streamscan::clock::VirtualClock;
 use streamscan::engine::{Command, Engine, EngineConfig, Event, JobId, JobSummary, OutputTarget};
-use streamscan::output::{FileFormat, OutputPattern};
+use streamscan::output::FileFormat;
 use streamscan::transfer::{ColorMode, Outcome, PageSize, ScanSettings, Source};
+use support::{files_output, sim_id};
 
 /// Bytes currently allocated.
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -114,20 +120,6 @@ fn mib(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-/// Escapes a path for a `sim:` id (`,` and `=` separate its options).
-fn sim_path(path: &Path) -> String {
-    let mut out = String::new();
-    for c in path.display().to_string().chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            ',' => out.push_str("%2C"),
-            '=' => out.push_str("%3D"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Runs one colour A4 feeder job of `pages` pages on a fresh virtual
 /// scanner, draining every event, and measures its heap from the moment
 /// the command is sent until its `JobFinished` arrives.
@@ -141,10 +133,7 @@ fn measured_scan(
 ) -> (JobSummary, Usage) {
     let command = Command::Scan {
         job,
-        device: format!(
-            "sim:pages={pages},speed=max,warmup=0,storage={}",
-            sim_path(storage)
-        ),
+        device: sim_id(&format!("pages={pages},speed=max"), storage),
         settings: ScanSettings {
             source: Source::Feeder,
             dpi: DPI,
@@ -191,11 +180,7 @@ fn document(path: &Path) -> OutputTarget {
 }
 
 fn files(dir: &Path) -> OutputTarget {
-    let pattern = dir.join("page-{n:03}.png");
-    OutputTarget::Files {
-        pattern: OutputPattern::parse(&pattern.display().to_string()).expect("a valid pattern"),
-        overwrite: false,
-    }
+    files_output(dir, "page-{n:03}.png")
 }
 
 /// Prints the figures of a short and a long job and checks that the long

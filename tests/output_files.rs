@@ -2,6 +2,8 @@
 //! only once complete, nothing half-written is ever left behind, and an
 //! existing file is only replaced when overwriting was asked for.
 
+mod support;
+
 use std::fs;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -11,19 +13,10 @@ use streamscan::output::{
 };
 use streamscan::raster::{Page, PixelFormat};
 use streamscan::transfer::Destination;
-
-/// Names in `dir`, sorted (hidden temporary files included).
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use support::dir_names;
 
 fn temp_names(dir: &Path) -> Vec<String> {
-    names_in(dir)
+    dir_names(dir)
         .into_iter()
         .filter(|n| n.contains(".part-"))
         .collect()
@@ -51,7 +44,7 @@ fn the_final_name_appears_only_on_complete() {
     );
     drop(dest);
     assert_eq!(
-        names_in(dir.path()),
+        dir_names(dir.path()),
         vec!["page-1.png"],
         "no temporary file left"
     );
@@ -64,7 +57,7 @@ fn discard_and_drop_leave_nothing() {
     dest.write_all(b"%PDF-").expect("write");
     dest.discard();
     assert!(
-        names_in(dir.path()).is_empty(),
+        dir_names(dir.path()).is_empty(),
         "discard removes the temporary file"
     );
     drop(dest);
@@ -73,7 +66,7 @@ fn discard_and_drop_leave_nothing() {
     dest.write_all(b"%PDF-").expect("write");
     drop(dest);
     assert!(
-        names_in(dir.path()).is_empty(),
+        dir_names(dir.path()).is_empty(),
         "dropping an unfinished stream removes it"
     );
 }
@@ -91,7 +84,7 @@ fn an_existing_file_is_kept_unless_overwriting() {
         "names the path: {err}"
     );
     assert_eq!(fs::read(&path).expect("read"), b"precious");
-    assert_eq!(names_in(dir.path()), vec!["scan.jpg"]);
+    assert_eq!(dir_names(dir.path()), vec!["scan.jpg"]);
 
     let mut dest = FileDestination::create(&path, true).expect("create with overwrite");
     dest.write_all(b"new scan").expect("write");
@@ -102,7 +95,7 @@ fn an_existing_file_is_kept_unless_overwriting() {
     );
     dest.complete().expect("complete");
     assert_eq!(fs::read(&path).expect("read"), b"new scan");
-    assert_eq!(names_in(dir.path()), vec!["scan.jpg"]);
+    assert_eq!(dir_names(dir.path()), vec!["scan.jpg"]);
 }
 
 #[test]
@@ -145,7 +138,7 @@ fn encoders_write_whole_files_through_file_destinations() {
         let img = image::open(&path).expect("decode");
         assert_eq!((img.width(), img.height()), (300, 200));
     }
-    assert_eq!(names_in(dir.path()), vec!["page-01.png", "page-02.png"]);
+    assert_eq!(dir_names(dir.path()), vec!["page-01.png", "page-02.png"]);
 
     // A document whose only page is abandoned: the transfer layer discards.
     let path: PathBuf = dir.path().join("doc.pdf");
@@ -162,7 +155,7 @@ fn encoders_write_whole_files_through_file_destinations() {
     );
     enc.destination().discard();
     drop(enc);
-    assert_eq!(names_in(dir.path()), vec!["page-01.png", "page-02.png"]);
+    assert_eq!(dir_names(dir.path()), vec!["page-01.png", "page-02.png"]);
 }
 
 #[test]

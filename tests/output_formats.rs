@@ -5,91 +5,16 @@
 //! abandoned ones. PDF validity needs `qpdf`, `pdfinfo` and `pdftoppm`
 //! (Debian: qpdf, poppler-utils): the tests fail when they are missing.
 
-use std::io::{self, Cursor, Seek, SeekFrom, Write};
+mod support;
+
+use std::io;
 use std::path::Path;
-use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 use streamscan::output::{EncodeOptions, FileFormat, PageEncoder, document_encoder, page_encoder};
 use streamscan::raster::{Band, Page, PageHeader, PixelFormat, rgb_row};
-use streamscan::transfer::Destination;
+use support::*;
 
 // ---------------------------------------------------------------- helpers
-
-/// A memory destination the test keeps a handle on.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Cursor<Vec<u8>>>>);
-
-impl Shared {
-    fn bytes(&self) -> Vec<u8> {
-        self.0.lock().expect("lock").get_ref().clone()
-    }
-}
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("lock").write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Seek for Shared {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.0.lock().expect("lock").seek(pos)
-    }
-}
-
-impl Destination for Shared {
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        let len = usize::try_from(len).expect("len");
-        self.0.lock().expect("lock").get_mut().resize(len, 0);
-        Ok(())
-    }
-    fn complete(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-    fn discard(&mut self) {}
-}
-
-/// Fails every write with "disk full" once `limit` bytes are stored.
-struct FullDisk {
-    inner: Shared,
-    limit: u64,
-}
-
-impl Write for FullDisk {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let pos = self.inner.stream_position()?;
-        if pos + buf.len() as u64 > self.limit {
-            return Err(io::Error::new(
-                io::ErrorKind::StorageFull,
-                "No space left on device",
-            ));
-        }
-        self.inner.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Seek for FullDisk {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.inner.seek(pos)
-    }
-}
-
-impl Destination for FullDisk {
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn complete(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-    fn discard(&mut self) {}
-}
 
 const PIXELS: [PixelFormat; 3] = [PixelFormat::Rgb8, PixelFormat::Gray8, PixelFormat::Bw1];
 const BANDS: [u32; 5] = [1, 7, 3, 13, 2];
@@ -187,7 +112,7 @@ fn write_part(enc: &mut dyn PageEncoder, page: &Page, known: bool) {
 
 /// Encodes `page` alone in `format`.
 fn encode(format: FileFormat, page: &Page, known: bool) -> Vec<u8> {
-    let dest = Shared::default();
+    let dest = SharedStream::default();
     let mut enc = page_encoder(
         format,
         EncodeOptions { quality: 92 },
@@ -281,34 +206,17 @@ fn ppm(dpi: u32) -> u32 {
     (f64::from(dpi) / 0.0254).round() as u32
 }
 
-/// Runs a tool that must be installed, returning its stdout.
-fn run(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|err| {
-            panic!("{tool} must be installed (apt-get install qpdf poppler-utils): {err}")
-        });
-    assert!(
-        out.status.success(),
-        "{tool} {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Checks a PDF with qpdf and pdfinfo; returns the page sizes in points.
 fn check_pdf(bytes: &[u8], dir: &Path) -> Vec<(f64, f64)> {
     let path = dir.join("check.pdf");
     std::fs::write(&path, bytes).expect("write pdf");
     let path = path.to_str().expect("utf-8 path");
-    let qpdf = run("qpdf", &["--check", path]);
+    let qpdf = tool_stdout("qpdf", &["--check", path]);
     assert!(
         qpdf.contains("No syntax or stream encoding errors"),
         "qpdf: {qpdf}"
     );
-    let info = run("pdfinfo", &[path]);
+    let info = tool_stdout("pdfinfo", &[path]);
     let pages: usize = info
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
@@ -316,7 +224,7 @@ fn check_pdf(bytes: &[u8], dir: &Path) -> Vec<(f64, f64)> {
         .trim()
         .parse()
         .expect("page count");
-    let sizes = run("pdfinfo", &["-f", "1", "-l", &pages.to_string(), path]);
+    let sizes = tool_stdout("pdfinfo", &["-f", "1", "-l", &pages.to_string(), path]);
     let sizes: Vec<(f64, f64)> = sizes
         .lines()
         .filter(|l| l.starts_with("Page") && l.contains(" size: "))
@@ -374,7 +282,7 @@ fn render_pdf(
     let prefix_str = prefix.to_str().expect("utf-8 path");
     args.push(path);
     args.push(prefix_str);
-    run("pdftoppm", &args);
+    tool_stdout("pdftoppm", &args);
     let ext = if gray { "pgm" } else { "ppm" };
     let big = image::open(dir.join(format!("render-out.{ext}"))).expect("rendered page");
     let (w, h) = (big.width() / SCALE, big.height() / SCALE);
@@ -392,50 +300,18 @@ fn render_pdf(
     }
 }
 
-/// Every image of a TIFF, walked IFD by IFD with the tiff crate:
-/// (width, height, samples as 8-bit gray or RGB, x dpi, y dpi, unit).
-fn tiff_pages(bytes: &[u8]) -> Vec<(u32, u32, Vec<u8>, f64, f64, u32)> {
-    use tiff::decoder::{Decoder, DecodingResult};
-    use tiff::tags::Tag;
-    let mut decoder = Decoder::new(Cursor::new(bytes)).expect("TIFF header");
-    let mut pages = Vec::new();
-    loop {
-        let (w, h) = decoder.dimensions().expect("dimensions");
-        let color = decoder.colortype().expect("color type");
-        let rational = |value| match value {
-            tiff::decoder::ifd::Value::Rational(n, d) => f64::from(n) / f64::from(d),
-            other => panic!("resolution should be a RATIONAL, not {other:?}"),
-        };
-        let x = rational(decoder.get_tag(Tag::XResolution).expect("XResolution"));
-        let y = rational(decoder.get_tag(Tag::YResolution).expect("YResolution"));
-        let unit = decoder
-            .get_tag_u32(Tag::ResolutionUnit)
-            .expect("ResolutionUnit");
-        let DecodingResult::U8(data) = decoder.read_image().expect("image data") else {
-            panic!("8-bit data expected");
-        };
-        let samples = match color {
-            tiff::ColorType::Gray(1) => {
-                // The decoder has turned WhiteIsZero into 1 = white.
-                let rb = (w as usize).div_ceil(8);
-                let mut out = Vec::new();
-                for row in data.chunks_exact(rb) {
-                    for x in 0..w as usize {
-                        let white = row[x / 8] & (0x80 >> (x % 8)) != 0;
-                        out.push(if white { 255 } else { 0 });
-                    }
-                }
-                out
-            }
-            tiff::ColorType::Gray(8) | tiff::ColorType::RGB(8) => data,
-            other => panic!("unexpected colour type {other:?}"),
-        };
-        pages.push((w, h, samples, x, y, unit));
-        if !decoder.more_images() {
-            return pages;
-        }
-        decoder.next_image().expect("next IFD");
-    }
+/// Every image of a TIFF: (width, height, samples as 8-bit gray or RGB,
+/// x dpi, y dpi, unit).
+fn tiff_with_resolution(bytes: &[u8]) -> Vec<(u32, u32, Vec<u8>, f64, f64, u32)> {
+    tiff_images(bytes)
+        .expect("a valid TIFF")
+        .into_iter()
+        .map(|image| {
+            let (x, y, unit) = image.resolution.expect("resolution tags");
+            let page = image.page;
+            (page.header.width, page.height(), page.data, x, y, unit)
+        })
+        .collect()
 }
 
 /// The page's samples as the TIFF holds them (gray or RGB).
@@ -458,7 +334,7 @@ fn png_round_trips_every_pixel_format() {
             let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
                 .expect("decode");
             compare_image(&what, &img, &page, None);
-            let reader = png::Decoder::new(Cursor::new(&bytes))
+            let reader = png::Decoder::new(io::Cursor::new(&bytes))
                 .read_info()
                 .expect("info");
             let dims = reader.info().pixel_dims.expect("pHYs");
@@ -514,7 +390,7 @@ fn tiff_round_trips_with_resolution_tags() {
             let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Tiff)
                 .expect("decode");
             compare_image(&what, &img, &page, None);
-            let pages = tiff_pages(&bytes);
+            let pages = tiff_with_resolution(&bytes);
             assert_eq!(pages.len(), 1, "{what}");
             let (w, h, samples, x, y, unit) = &pages[0];
             assert_eq!((*w, *h), (W, H), "{what}");
@@ -534,7 +410,7 @@ fn large_tiff_pages_span_many_strips() {
     let page = pattern(PixelFormat::Rgb8, 1500, 300, 1);
     for known in [true, false] {
         let bytes = encode(FileFormat::Tiff, &page, known);
-        let pages = tiff_pages(&bytes);
+        let pages = tiff_with_resolution(&bytes);
         compare("large TIFF", &pages[0].2, &expected_rgb(&page), None);
     }
 }
@@ -661,7 +537,7 @@ fn three_pages() -> [Page; 3] {
 #[test]
 fn multipage_tiff_keeps_exactly_the_completed_pages() {
     let pages = three_pages();
-    let dest = Shared::default();
+    let dest = SharedStream::default();
     let mut enc = document_encoder(
         FileFormat::Tiff,
         EncodeOptions::default(),
@@ -673,12 +549,12 @@ fn multipage_tiff_keeps_exactly_the_completed_pages() {
     enc.abandon_page().expect("abandon");
     write_page(enc.as_mut(), &pages[1], false);
     // Valid after every end_page: two pages now.
-    assert_eq!(tiff_pages(&dest.bytes()).len(), 2);
+    assert_eq!(tiff_with_resolution(&dest.bytes()).len(), 2);
     write_page(enc.as_mut(), &pages[2], true);
     enc.finish().expect("finish");
     assert_eq!(enc.pages(), 3);
 
-    let decoded = tiff_pages(&dest.bytes());
+    let decoded = tiff_with_resolution(&dest.bytes());
     assert_eq!(decoded.len(), 3);
     for (i, (page, (w, h, samples, x, y, unit))) in pages.iter().zip(&decoded).enumerate() {
         let what = format!("TIFF document page {}", i + 1);
@@ -695,7 +571,7 @@ fn multipage_tiff_keeps_exactly_the_completed_pages() {
 #[test]
 fn cancelled_tiff_document_holds_the_pages_before_the_cancel() {
     let pages = three_pages();
-    let dest = Shared::default();
+    let dest = SharedStream::default();
     let mut enc = document_encoder(
         FileFormat::Tiff,
         EncodeOptions::default(),
@@ -709,7 +585,7 @@ fn cancelled_tiff_document_holds_the_pages_before_the_cancel() {
     enc.abandon_page().expect("abandon");
     assert_eq!(dest.bytes(), after_two, "stream exactly as before the page");
     enc.finish().expect("finish");
-    let decoded = tiff_pages(&dest.bytes());
+    let decoded = tiff_with_resolution(&dest.bytes());
     assert_eq!(decoded.len(), 2);
     compare("page 2", &decoded[1].2, &tiff_expected(&pages[1]), None);
 }
@@ -718,7 +594,7 @@ fn cancelled_tiff_document_holds_the_pages_before_the_cancel() {
 fn multipage_pdf_keeps_exactly_the_completed_pages() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pages = three_pages();
-    let dest = Shared::default();
+    let dest = SharedStream::default();
     let mut enc = document_encoder(
         FileFormat::Pdf,
         EncodeOptions { quality: 92 },
@@ -769,7 +645,7 @@ fn multipage_pdf_keeps_exactly_the_completed_pages() {
 fn cancelled_pdf_document_holds_the_pages_before_the_cancel() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pages = three_pages();
-    let dest = Shared::default();
+    let dest = SharedStream::default();
     let mut enc = document_encoder(
         FileFormat::Pdf,
         EncodeOptions::default(),
@@ -798,7 +674,7 @@ fn documents_without_pages_are_refused_at_finish() {
         let mut enc = document_encoder(
             format,
             EncodeOptions::default(),
-            Box::new(Shared::default()),
+            Box::new(SharedStream::default()),
         )
         .expect("encoder");
         assert_eq!(
@@ -806,7 +682,7 @@ fn documents_without_pages_are_refused_at_finish() {
             io::ErrorKind::InvalidInput
         );
 
-        let dest = Shared::default();
+        let dest = SharedStream::default();
         let mut enc = document_encoder(format, EncodeOptions::default(), Box::new(dest.clone()))
             .expect("encoder");
         write_part(enc.as_mut(), &pattern(PixelFormat::Gray8, 9, 9, 0), true);
@@ -858,7 +734,7 @@ fn device_jpegs_go_into_pdf_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (colour, colour_jpeg) = device_jpeg(PixelFormat::Rgb8, DPI_X);
     let (gray, gray_jpeg) = device_jpeg(PixelFormat::Gray8, 200);
-    let dest = Shared::default();
+    let dest = SharedStream::default();
     let mut enc = document_encoder(
         FileFormat::Pdf,
         EncodeOptions::default(),
@@ -909,7 +785,7 @@ fn per_page_encoders_copy_their_own_format() {
     for format in FileFormat::ALL {
         let page = pattern(PixelFormat::Rgb8, 20, 10, 0);
         let original = encode(format, &page, true);
-        let dest = Shared::default();
+        let dest = SharedStream::default();
         let mut enc = page_encoder(format, EncodeOptions::default(), Box::new(dest.clone()))
             .expect("encoder");
         assert!(enc.accepts_encoded(format));
@@ -934,7 +810,7 @@ fn a_malformed_device_jpeg_is_an_error_not_a_panic() {
         let mut enc = document_encoder(
             FileFormat::Pdf,
             EncodeOptions::default(),
-            Box::new(Shared::default()),
+            Box::new(SharedStream::default()),
         )
         .expect("encoder");
         enc.begin_encoded(FileFormat::Jpeg, None).expect("begin");
@@ -950,10 +826,7 @@ fn a_malformed_device_jpeg_is_an_error_not_a_panic() {
 fn a_full_disk_surfaces_as_an_io_error() {
     for format in FileFormat::ALL {
         for pixels in PIXELS {
-            let dest = FullDisk {
-                inner: Shared::default(),
-                limit: 100,
-            };
+            let dest = SharedStream::with_limit(100);
             let mut enc =
                 page_encoder(format, EncodeOptions::default(), Box::new(dest)).expect("encoder");
             let page = pattern(pixels, 300, 200, 0);

@@ -6,7 +6,7 @@ mod support;
 
 use streamscan::engine::{Command, Event, ExportPage, OutputTarget, RenderedTile, TileSpec};
 use streamscan::filter::{FilterSettings, PageKey, Rotation};
-use streamscan::output::{FileFormat, OutputPattern};
+use streamscan::output::FileFormat;
 use streamscan::transfer::{ScanSettings, Source};
 use support::*;
 
@@ -32,8 +32,6 @@ fn scan_pages(
     dpi: u32,
     mode: streamscan::transfer::ColorMode,
 ) {
-    let pattern =
-        OutputPattern::parse(&out.join("p-{n}.png").display().to_string()).expect("pattern");
     harness.send(Command::Scan {
         job: 1,
         device: device.to_string(),
@@ -44,10 +42,7 @@ fn scan_pages(
             pages,
             ..Default::default()
         },
-        output: OutputTarget::Files {
-            pattern,
-            overwrite: false,
-        },
+        output: files_output(out, "p-{n}.png"),
         interactive: false,
     });
 }

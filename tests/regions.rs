@@ -6,12 +6,9 @@
 mod support;
 
 use streamscan::device::sim::render::{PageSpec, render_page};
-use streamscan::engine::{Command, OutputTarget};
-use streamscan::output::OutputPattern;
+use streamscan::engine::Command;
 use streamscan::transfer::codes::download_flags::ACQUIRE_CHILDREN;
-use streamscan::transfer::{
-    ItemArea, ItemFlags, Outcome, ScanSettings, Transfer, TransferOptions, check,
-};
+use streamscan::transfer::{ItemArea, ItemFlags, Outcome, ScanSettings, Transfer, TransferOptions};
 use support::*;
 
 #[test]
@@ -54,7 +51,7 @@ fn region_items_are_scanned_in_one_pass_as_straight_images() {
     };
     let mut cb = MemCallback::default();
     let result = transfer.download("Flatbed", ACQUIRE_CHILDREN, &settings, &mut cb);
-    check(transfer.trace()).expect("message order");
+    check_trace("the region download", transfer.trace());
     assert_eq!(result, Ok(Outcome::Completed));
     let names: Vec<String> = cb
         .streams
@@ -84,8 +81,6 @@ fn scan_regions_finds_the_photos_and_saves_one_file_each() {
     let out = tempfile::tempdir().expect("temp dir");
     let mut harness = EngineHarness::start(|_| {});
     let device = sim_id("photos=3", dirs.path());
-    let pattern = OutputPattern::parse(&out.path().join("photo-{n}.png").display().to_string())
-        .expect("pattern");
     harness.send(Command::ScanRegions {
         job: 1,
         device,
@@ -93,10 +88,7 @@ fn scan_regions_finds_the_photos_and_saves_one_file_each() {
             dpi: 150,
             ..Default::default()
         },
-        output: OutputTarget::Files {
-            pattern,
-            overwrite: false,
-        },
+        output: files_output(out.path(), "photo-{n}.png"),
         interactive: false,
     });
     let summary = harness.finish(1).expect("job succeeds");

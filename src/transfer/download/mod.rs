@@ -15,6 +15,10 @@ mod streams;
 use session::{PageState, Session};
 use streams::{Counted, ObserverTap, PassThrough, UploadReader};
 
+use crate::clock::{CancelToken, SharedClock, SystemClock};
+use crate::filter::{BandTap, Filter, FilterSettings};
+use crate::output::{self, EncodeOptions, FileFormat, PageEncoder};
+use crate::raster::{Band, Page, PageHeader, PixelFormat};
 use crate::transfer::callback::{
     Destination, DeviceStatus, Flow, Side, StatusAnswer, StatusHandler, StreamAnswer,
     StreamRequest, TransferCallback, TransferMessage,
@@ -27,10 +31,6 @@ use crate::transfer::driver::{
 use crate::transfer::item::Item;
 use crate::transfer::settings::ScanSettings;
 use crate::transfer::trace::{StreamReply, Trace, TraceEvent};
-use crate::clock::{CancelToken, SharedClock, SystemClock};
-use crate::filter::{BandTap, Filter, FilterSettings};
-use crate::output::{self, EncodeOptions, FileFormat, PageEncoder};
-use crate::raster::{Band, Page, PageHeader, PixelFormat};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

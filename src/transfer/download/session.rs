@@ -203,7 +203,11 @@ impl Session<'_> {
     }
 
     /// Makes a stream's encoder chain for the application's destination.
-    pub(super) fn encoder_for(&self, dest: Box<dyn Destination>, item: &Item) -> io::Result<OpenStream> {
+    pub(super) fn encoder_for(
+        &self,
+        dest: Box<dyn Destination>,
+        item: &Item,
+    ) -> io::Result<OpenStream> {
         let bytes = Arc::new(AtomicU64::new(0));
         let counted: Box<dyn Destination> = Box::new(Counted {
             inner: dest,
