@@ -273,8 +273,11 @@ impl Gui {
     fn scan(&mut self) {
         self.click("Scan");
         self.until("the scan to end", |app| !app.is_scanning());
-        let (checked, _) = self.app().checked_traces();
-        assert!(checked > 0, "the scan's trace reached the checker");
+        // A scan that saved pages ran a transfer, and its trace was checked.
+        if self.app().strip().pages().len() > 0 {
+            let (checked, _) = self.app().checked_traces();
+            assert!(checked > 0, "the scan's trace reached the checker");
+        }
     }
 
     /// Every job trace so far passed the message-order checker.
