@@ -274,7 +274,7 @@ impl Gui {
         self.click("Scan");
         self.until("the scan to end", |app| !app.is_scanning());
         // A scan that saved pages ran a transfer, and its trace was checked.
-        if self.app().strip().pages().len() > 0 {
+        if !self.app().strip().pages().is_empty() {
             let (checked, _) = self.app().checked_traces();
             assert!(checked > 0, "the scan's trace reached the checker");
         }
