@@ -18,7 +18,7 @@
 //! scans), `events` (folding engine events into the state), `files`
 //! (uploads, downloads, export, documents, recovery), `flatbed` (the
 //! preview of the glass and the scan area), [`devices`] (the device list
-//! and discovery), [`fit`] (settings fitted to the selected source).
+//! and discovery), [`fit`](mod@fit) (settings fitted to the selected source).
 
 pub mod devices;
 pub mod dialogs;

@@ -207,7 +207,7 @@ fn edge_position(
 /// `rect` resized to the standard size it is within about 3 % of (A4, A5,
 /// Letter, Legal, business cards, 4 x 6 in photos, either orientation),
 /// keeping its centre; unchanged when it is near none of them or a
-/// resolution is 0. The result may reach past the page; [`crop`] clips.
+/// resolution is 0. The result may reach past the page; [`crop`](crate::raster::geometry::crop) clips.
 pub fn snap_to_standard(rect: Rect, dpi_x: u32, dpi_y: u32) -> Rect {
     if dpi_x == 0 || dpi_y == 0 {
         return rect;
