@@ -210,7 +210,13 @@ impl StreamscanApp {
 
     /// Records the set of files a scan wrote, and moves the pages of a
     /// continued set from the session folder to their numbers in it.
-    pub(super) fn place_files(&mut self, job: JobId, scan: &ScanJob, pattern: &OutputPattern, offset: u32) {
+    pub(super) fn place_files(
+        &mut self,
+        job: JobId,
+        scan: &ScanJob,
+        pattern: &OutputPattern,
+        offset: u32,
+    ) {
         let numbers: Vec<u32> = self
             .strip
             .pages()

@@ -24,11 +24,11 @@ pub mod devices;
 pub mod dialogs;
 mod events;
 mod files;
-mod flatbed;
-mod scan;
 pub mod fit;
+mod flatbed;
 pub mod live;
 pub mod prefs;
+mod scan;
 pub mod session;
 pub mod strip;
 pub mod tiles;
@@ -751,7 +751,6 @@ impl StreamscanApp {
             }
         }
     }
-
 }
 
 impl StreamscanApp {
