@@ -2,7 +2,8 @@
 //! page's rows by a whole factor (box filter) so that a front end draws the
 //! page as it streams without ever holding a full-resolution texture.
 
-use crate::raster::{Band, PageHeader, rgb_row};
+use crate::raster::shrink::BoxShrinker;
+use crate::raster::{Band, PageHeader};
 use std::time::Instant;
 
 /// Downscaled RGB rows of a page in progress.
@@ -23,46 +24,39 @@ pub struct PreviewBand {
     pub arrived: Instant,
 }
 
-/// Box-filter downscaler of one page's rows.
+/// Shrinks one page's rows for the live preview (RGB, by a whole factor
+/// that fits the preview width), with the one box downscaler of
+/// [`BoxShrinker`].
 pub(crate) struct Downscaler {
     page: u32,
     header: PageHeader,
-    factor: u32,
-    out_width: u32,
-    sums: Vec<u32>,
-    rows_in_sums: u32,
+    shrink: BoxShrinker,
     next_out_row: u32,
-    row_rgb: Vec<u8>,
 }
 
 impl Downscaler {
     /// Prepares for `header`, shrinking to at most `max_width` pixels wide.
     pub(crate) fn new(page: u32, header: PageHeader, max_width: u32) -> Downscaler {
         let factor = header.width.div_ceil(max_width.max(1)).max(1);
-        let out_width = header.width.div_ceil(factor).max(1);
         Downscaler {
             page,
             header,
-            factor,
-            out_width,
-            sums: vec![0; out_width as usize * 3],
-            rows_in_sums: 0,
+            shrink: BoxShrinker::new(header.width, header.format, factor, true),
             next_out_row: 0,
-            row_rgb: Vec::with_capacity(header.width as usize * 3),
         }
     }
 
     /// The preview's size (height when the page height is known).
     pub(crate) fn size(&self) -> (u32, Option<u32>) {
         (
-            self.out_width,
-            self.header.height.map(|h| h.div_ceil(self.factor)),
+            self.shrink.out_width(),
+            self.header.height.map(|h| h.div_ceil(self.factor())),
         )
     }
 
     /// Page pixels per preview pixel.
     pub(crate) fn factor(&self) -> u32 {
-        self.factor
+        self.shrink.factor()
     }
 
     /// Adds full-resolution rows; returns the preview rows they completed.
@@ -72,22 +66,8 @@ impl Downscaler {
         let mut out = Vec::new();
         let first = self.next_out_row;
         for row in band.row_iter(row_bytes) {
-            self.row_rgb.clear();
-            rgb_row(
-                self.header.format,
-                row,
-                self.header.width as usize,
-                &mut self.row_rgb,
-            );
-            for (x, px) in self.row_rgb.chunks_exact(3).enumerate() {
-                let o = (x / self.factor as usize) * 3;
-                self.sums[o] += u32::from(px[0]);
-                self.sums[o + 1] += u32::from(px[1]);
-                self.sums[o + 2] += u32::from(px[2]);
-            }
-            self.rows_in_sums += 1;
-            if self.rows_in_sums == self.factor {
-                self.emit_row(&mut out);
+            if self.shrink.push_row(row, &mut out) {
+                self.next_out_row += 1;
             }
         }
         self.band(first, out, arrived)
@@ -98,8 +78,8 @@ impl Downscaler {
         let arrived = Instant::now();
         let first = self.next_out_row;
         let mut out = Vec::new();
-        if self.rows_in_sums > 0 {
-            self.emit_row(&mut out);
+        if self.shrink.flush(&mut out) {
+            self.next_out_row += 1;
         }
         self.band(first, out, arrived)
     }
@@ -112,25 +92,10 @@ impl Downscaler {
             page: self.page,
             first_row: first,
             rows: self.next_out_row - first,
-            width: self.out_width,
+            width: self.shrink.out_width(),
             rgb,
             arrived,
         })
-    }
-
-    fn emit_row(&mut self, out: &mut Vec<u8>) {
-        let width = self.header.width;
-        for (ox, chunk) in self.sums.chunks_exact_mut(3).enumerate() {
-            let start = ox as u32 * self.factor;
-            let cols = (width - start).min(self.factor).max(1);
-            let n = cols * self.rows_in_sums.max(1);
-            for value in chunk.iter_mut() {
-                out.push((*value / n) as u8);
-                *value = 0;
-            }
-        }
-        self.rows_in_sums = 0;
-        self.next_out_row += 1;
     }
 }
 

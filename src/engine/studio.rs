@@ -13,7 +13,7 @@ use crate::filter::cache::fit_factor;
 use crate::filter::geometry::detect_regions;
 use crate::filter::ops::PointLut;
 use crate::filter::ops::rotate;
-use crate::filter::pipeline::{needs_whole_page, point_page, process_page};
+use crate::filter::pipeline::Recipe;
 use crate::filter::{FilterSettings, PageKey, PreviewCache, Rotation};
 use crate::output::file::FileDestination;
 use crate::output::{self, EncodeOptions, FileFormat, PageEncoder};
@@ -234,29 +234,34 @@ fn tile(
     let not_cached = || format!("page {} is not cached", key.page);
     let cached = lock(cache);
     let (header, side) = cached.header(key).ok_or_else(not_cached)?;
-    if !needs_whole_page(settings, side) {
+    let recipe = Recipe::new(settings, side);
+    if !recipe.needs_whole_page() {
         let spec = tiles::clip(spec, header.width, header.height.unwrap_or(0))
             .map_err(|e| e.to_string())?;
         let (header, _, rows) = cached
             .rows(key, spec.y, spec.height)
             .map_err(|e| format!("cannot read the cached page: {e}"))?
             .ok_or_else(not_cached)?;
-        let lut = PointLut::from_settings(settings);
-        return Ok(tiles::from_rows(&header, &rows, spec.y, spec, &lut));
+        return Ok(tiles::from_rows(
+            &header,
+            &rows,
+            spec.y,
+            spec,
+            recipe.point(),
+        ));
     }
     let fresh = full
         .as_ref()
         .is_some_and(|(k, s, _)| *k == key && s == settings);
     if !fresh {
-        let (mut page, side) = cached
+        let (page, _) = cached
             .get(key)
             .map_err(|e| format!("cannot read the cached page: {e}"))?
             .ok_or_else(not_cached)?;
         // A full render takes a while: the cache is free meanwhile.
         drop(cached);
         *full = None;
-        point_page(settings, &mut page);
-        let (page, _) = process_page(settings, side, page);
+        let (page, _) = recipe.apply(page);
         let page =
             page.ok_or_else(|| format!("page {} is blank and these settings drop it", key.page))?;
         *full = Some((key, *settings, page));

@@ -15,6 +15,7 @@
 
 use crate::filter::FilterSettings;
 use crate::filter::ops::point::PointLut;
+use crate::filter::pipeline::Recipe;
 use crate::raster::{Page, PageHeader, rgb_row};
 use crate::transfer::Side;
 use std::collections::HashMap;
@@ -188,8 +189,14 @@ pub(crate) fn from_building(
 ) -> Result<RenderedTile, TileError> {
     let rows = page.rows.height();
     let spec = clip(spec, page.rows.header.width, rows)?;
-    let lut = PointLut::from_settings(settings);
-    let (width, height, rgb) = cut(&page.rows.header, &page.rows.data, 0, spec, Some(&lut));
+    let recipe = Recipe::new(settings, page.side);
+    let (width, height, rgb) = cut(
+        &page.rows.header,
+        &page.rows.data,
+        0,
+        spec,
+        Some(recipe.point()),
+    );
     Ok(RenderedTile {
         spec,
         width,

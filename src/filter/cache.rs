@@ -10,8 +10,9 @@
 //! for export.
 
 use super::FilterSettings;
-use super::pipeline::{PageReport, point_page, process_page};
-use crate::raster::{Page, PageHeader, PixelFormat, gray_row, rgb_row};
+use super::pipeline::{PageReport, Recipe};
+use crate::raster::shrink::BoxShrinker;
+use crate::raster::{Page, PageHeader, PixelFormat};
 use crate::stream::Side;
 use std::collections::VecDeque;
 use std::fs;
@@ -243,7 +244,7 @@ impl PreviewCache {
             .and_then(|e| e.small.as_ref())
             .filter(|(size, _)| *size == fits)
             .map(|(_, page)| page.clone());
-        let (mut small, side) = match memo {
+        let (small, side) = match memo {
             Some(small) => {
                 let side = self
                     .entries
@@ -264,8 +265,7 @@ impl PreviewCache {
                 (small, side)
             }
         };
-        point_page(settings, &mut small);
-        Ok(Some(process_page(settings, side, small)))
+        Ok(Some(Recipe::new(settings, side).apply(small)))
     }
 
     /// Re-runs the filter on the full page (for export).
@@ -274,11 +274,10 @@ impl PreviewCache {
         key: PageKey,
         settings: &FilterSettings,
     ) -> io::Result<Option<(Option<Page>, PageReport)>> {
-        let Some((mut page, side)) = self.get(key)? else {
+        let Some((page, side)) = self.get(key)? else {
             return Ok(None);
         };
-        point_page(settings, &mut page);
-        Ok(Some(process_page(settings, side, page)))
+        Ok(Some(Recipe::new(settings, side).apply(page)))
     }
 }
 
@@ -321,36 +320,19 @@ pub fn downscale_to_fit(page: &Page, max_width: u32, max_height: u32) -> Page {
     if factor == 1 && page.header.format != PixelFormat::Bw1 {
         return page.clone();
     }
-    let out_w = width.div_ceil(factor);
     let out_h = height.div_ceil(factor);
-    let mut sums = vec![0u32; out_w as usize * channels];
-    let mut counts = vec![0u32; out_w as usize];
+    let mut shrink = BoxShrinker::new(
+        width,
+        page.header.format,
+        factor,
+        format == PixelFormat::Rgb8,
+    );
+    let out_w = shrink.out_width();
     let mut data = Vec::with_capacity(out_w as usize * out_h as usize * channels);
-    let mut row = Vec::with_capacity(width as usize * channels);
     for y in 0..height {
-        row.clear();
-        match format {
-            PixelFormat::Rgb8 => rgb_row(page.header.format, page.row(y), width as usize, &mut row),
-            _ => gray_row(page.header.format, page.row(y), width as usize, &mut row),
-        }
-        for x in 0..width as usize {
-            let o = x / factor as usize;
-            counts[o] += 1;
-            for c in 0..channels {
-                sums[o * channels + c] += u32::from(row[x * channels + c]);
-            }
-        }
-        if (y + 1) % factor == 0 || y + 1 == height {
-            for o in 0..out_w as usize {
-                let n = counts[o].max(1);
-                for c in 0..channels {
-                    data.push((sums[o * channels + c] / n) as u8);
-                    sums[o * channels + c] = 0;
-                }
-                counts[o] = 0;
-            }
-        }
+        shrink.push_row(page.row(y), &mut data);
     }
+    shrink.flush(&mut data);
     Page {
         header: PageHeader {
             width: out_w,

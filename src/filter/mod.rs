@@ -12,7 +12,9 @@ pub mod ops;
 pub mod pipeline;
 
 pub use cache::{PageKey, PreviewCache};
-pub use pipeline::{BandTap, Filter, PageReport, needs_whole_page, process_page, rotation_for};
+pub use pipeline::{
+    BandTap, Filter, PageReport, Recipe, needs_whole_page, process_page, rotation_for,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -96,12 +96,58 @@ pub fn process_page(
     (Some(page), report)
 }
 
-/// Applies the point operations of `settings` to a whole page (the
-/// preview cache's first step).
-pub fn point_page(settings: &FilterSettings, page: &mut Page) {
-    let lut = PointLut::from_settings(settings);
-    if !lut.is_identity() {
-        lut.apply_page(page);
+/// The filter's recipe for the pages of one side: which operations run
+/// per band (the point lookup table), whether the page must be buffered
+/// whole, and the page operations after it. Built once here and used by
+/// every path that filters pages: the streaming [`Filter`] of a scan, the
+/// preview cache's re-renders, tiles, and export.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    settings: FilterSettings,
+    side: Side,
+    lut: PointLut,
+    whole_page: bool,
+}
+
+impl Recipe {
+    /// The recipe of `settings` for a page of `side`.
+    pub fn new(settings: &FilterSettings, side: Side) -> Recipe {
+        Recipe {
+            settings: *settings,
+            side,
+            lut: PointLut::from_settings(settings),
+            whole_page: needs_whole_page(settings, side),
+        }
+    }
+
+    /// The point operations every band goes through as it streams in.
+    pub fn point(&self) -> &PointLut {
+        &self.lut
+    }
+
+    /// True when the page must be buffered whole before it is written.
+    pub fn needs_whole_page(&self) -> bool {
+        self.whole_page
+    }
+
+    /// The point operations on a whole page, in place.
+    pub fn point_page(&self, page: &mut Page) {
+        if !self.lut.is_identity() {
+            self.lut.apply_page(page);
+        }
+    }
+
+    /// The page operations, on a page whose point operations already ran;
+    /// `None` for a dropped blank page.
+    pub fn page_ops(&self, page: Page) -> (Option<Page>, PageReport) {
+        process_page(&self.settings, self.side, page)
+    }
+
+    /// The whole recipe on an unfiltered page: point, then page
+    /// operations.
+    pub fn apply(&self, mut page: Page) -> (Option<Page>, PageReport) {
+        self.point_page(&mut page);
+        self.page_ops(page)
     }
 }
 
@@ -145,7 +191,7 @@ enum Current {
 /// The filter stage: wraps the encoder of a destination stream.
 pub struct Filter {
     settings: FilterSettings,
-    lut: PointLut,
+    recipe: Recipe,
     inner: Box<dyn PageEncoder>,
     tap: Option<std::sync::Arc<dyn BandTap>>,
     side: Side,
@@ -158,7 +204,7 @@ impl Filter {
     /// Wraps `inner` with a filter applying `settings`.
     pub fn new(settings: FilterSettings, inner: Box<dyn PageEncoder>) -> Filter {
         Filter {
-            lut: PointLut::from_settings(&settings),
+            recipe: Recipe::new(&settings, Side::Front),
             settings,
             inner,
             tap: None,
@@ -184,6 +230,7 @@ impl Filter {
     /// sides"). Call before `begin_page`.
     pub fn set_side(&mut self, side: Side) {
         self.side = side;
+        self.recipe = Recipe::new(&self.settings, side);
     }
 
     /// What the filter found out about the last completed page.
@@ -193,11 +240,11 @@ impl Filter {
 
     /// Applies the point operations to a copy of `band`.
     fn point_band(&self, header: &PageHeader, band: &Band) -> Option<Band> {
-        if self.lut.is_identity() {
+        if self.recipe.point().is_identity() {
             return None;
         }
         let mut out = band.clone();
-        self.lut.apply_band(header, &mut out);
+        self.recipe.point().apply_band(header, &mut out);
         Some(out)
     }
 
@@ -213,7 +260,7 @@ impl Filter {
 impl PageEncoder for Filter {
     fn begin_page(&mut self, header: &PageHeader) -> io::Result<()> {
         self.report = None;
-        if needs_whole_page(&self.settings, self.side) {
+        if self.recipe.needs_whole_page() {
             let height = header.height.unwrap_or(0);
             let mut page = Page {
                 header: PageHeader {
@@ -318,7 +365,7 @@ impl PageEncoder for Filter {
     fn end_page(&mut self) -> io::Result<()> {
         match std::mem::replace(&mut self.current, Current::Idle) {
             Current::Buffering { page, .. } => {
-                let (page, report) = process_page(&self.settings, self.side, page);
+                let (page, report) = self.recipe.page_ops(page);
                 self.report = Some(report);
                 let Some(page) = page else {
                     // A dropped blank page: nothing reaches the encoder.

@@ -6,6 +6,7 @@
 
 pub mod geometry;
 pub(crate) mod resample;
+pub mod shrink;
 
 use serde::{Deserialize, Serialize};
 
