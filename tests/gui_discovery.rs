@@ -8,6 +8,8 @@
 //! waiting on a search) aborts the test binary with a message instead of
 //! hanging the run.
 
+mod support;
+
 use crossbeam_channel::{Receiver, Sender, bounded};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -19,9 +21,7 @@ use streamscan::clock::{CancelToken, VirtualClock};
 use streamscan::device::{Backend, Registry};
 use streamscan::engine::EngineConfig;
 use streamscan::transfer::{DeviceInfo, Driver, DriverError};
-
-/// Most frames a wait may take.
-const STEP_CAP: usize = 100_000;
+use support::gui::Watchdog;
 
 /// How long one frame may take before the watchdog gives up on it.
 const FRAME_LIMIT: Duration = Duration::from_secs(60);
@@ -95,51 +95,6 @@ impl Backend for SlowBackend {
     }
 }
 
-/// Fails the whole test binary when a frame does not end in time.
-struct Watchdog {
-    beat: Sender<()>,
-}
-
-impl Watchdog {
-    fn start() -> Watchdog {
-        let (beat, beats) = bounded::<()>(1);
-        std::thread::spawn(move || {
-            loop {
-                match beats.recv_timeout(FRAME_LIMIT) {
-                    Ok(()) => {}
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                        eprintln!("a UI frame blocked for {FRAME_LIMIT:?}: the window froze");
-                        std::process::abort();
-                    }
-                }
-            }
-        });
-        Watchdog { beat }
-    }
-
-    fn step(&self, harness: &mut Harness<'_, StreamscanApp>) {
-        harness.step();
-        let _ = self.beat.try_send(());
-    }
-
-    fn until(
-        &self,
-        harness: &mut Harness<'_, StreamscanApp>,
-        what: &str,
-        done: impl Fn(&StreamscanApp) -> bool,
-    ) {
-        for _ in 0..STEP_CAP {
-            if done(harness.state()) {
-                return;
-            }
-            self.step(harness);
-            std::thread::yield_now();
-        }
-        panic!("gave up waiting for {what}");
-    }
-}
-
 fn app(root: &Path, registry: Registry, device: Option<&str>) -> Harness<'static, StreamscanApp> {
     let options = AppOptions {
         engine: EngineConfig {
@@ -170,7 +125,7 @@ fn a_slow_back_end_does_not_hold_back_the_virtual_scanner() {
     let root = tempfile::tempdir().expect("temp dir");
     let (slow, open) = SlowBackend::new();
     let registry = Registry::builtin().with(slow);
-    let watchdog = Watchdog::start();
+    let watchdog = Watchdog::start(FRAME_LIMIT);
     let mut harness = app(root.path(), registry, None);
     watchdog.until(&mut harness, "the virtual scanner", |app| {
         presence(app, "sim") == Some(Presence::Present)
@@ -219,14 +174,14 @@ fn a_remembered_device_is_selected_when_found_and_greyed_when_not() {
     std::fs::create_dir_all(&prefs_dir).expect("data dir");
     {
         let (slow, _open) = SlowBackend::new();
-        let watchdog = Watchdog::start();
+        let watchdog = Watchdog::start(FRAME_LIMIT);
         let mut harness = app(root.path(), Registry::builtin().with(slow), None);
         watchdog.step(&mut harness);
         harness.state_mut().preferences_mut().device = Some(String::from("slow:office"));
         harness.state_mut().save_preferences().expect("settings");
     }
     let (slow, open) = SlowBackend::new();
-    let watchdog = Watchdog::start();
+    let watchdog = Watchdog::start(FRAME_LIMIT);
     let mut harness = app(root.path(), Registry::builtin().with(slow), None);
     watchdog.step(&mut harness);
     assert_eq!(

@@ -3,6 +3,8 @@
 //! by the nearest one for this scan only, the panel says so beside the
 //! control, and the saved preference is kept for the source that offers it.
 
+mod support;
+
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::sync::Arc;
@@ -10,24 +12,7 @@ use streamscan::app::{AppOptions, ScriptedDialogs, Setting, StreamscanApp};
 use streamscan::clock::VirtualClock;
 use streamscan::engine::EngineConfig;
 use streamscan::transfer::{ColorMode, Source};
-
-/// Most frames a wait may take.
-const STEP_CAP: usize = 100_000;
-
-fn until(
-    harness: &mut Harness<'_, StreamscanApp>,
-    what: &str,
-    done: impl Fn(&StreamscanApp) -> bool,
-) {
-    for _ in 0..STEP_CAP {
-        if done(harness.state()) {
-            return;
-        }
-        harness.step();
-        std::thread::yield_now();
-    }
-    panic!("gave up waiting for {what}");
-}
+use support::gui::step_until as until;
 
 #[test]
 fn a_resolution_the_feeder_lacks_is_replaced_for_the_scan_and_the_preference_kept() {

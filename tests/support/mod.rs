@@ -10,6 +10,7 @@
 //!   check every trace goes through.
 //! - [`cli`]: running the `streamscan` binary and external tools.
 //! - [`outputs`]: temporary folders, and decoding what jobs wrote.
+//! - [`gui`]: stepping the desktop app's frames, under a watchdog.
 //!
 //! Each test binary uses a part of them, hence the `dead_code` allowance
 //! here and the `unused_imports` one on the re-exports below.
@@ -19,6 +20,7 @@ pub mod callbacks;
 pub mod cli;
 pub mod destinations;
 pub mod drivers;
+pub mod gui;
 pub mod jobs;
 pub mod outputs;
 
