@@ -15,12 +15,15 @@
 //! (libjpeg through `mozjpeg`, and the `png` crate's row reader) pull from a
 //! reader, so each body gets a helper thread whose reader blocks on a channel
 //! of pushed chunks; before blocking it reports how many chunks it has used
-//! up, and `push` waits for that report. Dropping the decoder closes the
+//! up, and `push` waits for that report. The `png` crate keeps the last
+//! 32 KiB it inflated (the deflate window) until the stream ends, so PNG rows
+//! lag the input by up to 32 KiB of pixels; libjpeg lags by an MCU row or two. Dropping the decoder closes the
 //! channels, which ends the thread; `Drop` joins it.
 //!
 //! Memory: baseline JPEG and non-interlaced PNG bodies are decoded row by
 //! row; besides the decoder's few rows of working state the thread runs at
-//! most 16 rows ahead, plus the unconsumed part of the last pushed chunk.
+//! most 16 rows ahead, plus the unconsumed part of the last pushed chunk
+//! (and for PNG the 32 KiB window).
 //! What one `push` returns is as large as what its bytes decode to.
 //! Progressive or multi-scan JPEG and interlaced PNG are held whole; their
 //! size is checked against [`DecodeLimits::max_bytes`] from the header
