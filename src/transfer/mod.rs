@@ -9,6 +9,7 @@
 
 pub mod callback;
 pub mod codes;
+pub mod decode;
 pub mod download;
 pub mod driver;
 pub mod item;
