@@ -5,17 +5,30 @@
 
 use super::streams::OpenStream;
 use super::*;
+use crate::transfer::decode::{BodyDecoder, DecodeLimits, Decoded};
+
+/// How the current page's data flows.
 pub(super) enum DataState {
+    /// Nothing of the page yet (or it is being scanned again).
     NotStarted,
+    /// Raw rows under this header, `rows` of them so far.
     Raw { header: PageHeader, rows: u32 },
-    Passthrough,
-    Decode { buf: Vec<u8> },
+    /// The device's own bytes go to the encoder untouched; `tap` decodes
+    /// them alongside for the observer (live preview, preview cache).
+    Passthrough { tap: Option<Box<BodyDecoder>> },
+    /// A JPEG or PNG body decoded as its bytes arrive: rows go through
+    /// the filter and encoder while the body is still coming.
+    Decode(Box<BodyDecoder>),
+    /// Another encoding, decoded whole when the body ends.
+    Buffer { buf: Vec<u8> },
 }
 
 pub(super) struct ActivePage {
     pub(super) number: u32,
     pub(super) side: Side,
     pub(super) item: String,
+    /// The page is a stored file (its own bytes, not a scanned image).
+    pub(super) file: bool,
     pub(super) data: DataState,
 }
 
@@ -347,6 +360,65 @@ impl Session<'_> {
         Interrupted::Cancelled
     }
 
+    /// Ends an incrementally decoded body: its last rows, or why it is
+    /// unreadable (a truncated or corrupt body ends the page with that
+    /// error; the pages before it are kept).
+    fn finish_body(
+        &mut self,
+        number: u32,
+        decoder: &mut BodyDecoder,
+        to_encoder: bool,
+    ) -> Result<(), Interrupted> {
+        match decoder.finish() {
+            Ok(events) => self.feed_decoded(events, to_encoder),
+            Err(e) => Err(self.protocol_error(format!(
+                "page {number}: the device sent an unreadable image: {e}"
+            ))),
+        }
+    }
+
+    /// Hands decoded rows to the observer and, unless the bytes went to
+    /// the encoder untouched, to the filter and encoder.
+    fn feed_decoded(&mut self, events: Vec<Decoded>, to_encoder: bool) -> Result<(), Interrupted> {
+        let (number, side) = match &self.page {
+            PageState::Active(p) => (p.number, p.side),
+            _ => (0, Side::Front),
+        };
+        for event in events {
+            let result = match event {
+                Decoded::Header(mut header) => {
+                    // The body did not say its resolution: the one asked for.
+                    if header.dpi_x == 0 || header.dpi_y == 0 {
+                        header.dpi_x = self.settings.dpi;
+                        header.dpi_y = self.settings.dpi;
+                    }
+                    if let Some(observer) = &self.observer {
+                        observer.page_data(number, side, &header);
+                    }
+                    match self.stream.as_mut() {
+                        Some(stream) if to_encoder => stream.encoder.begin_page(&header),
+                        _ => Ok(()),
+                    }
+                }
+                Decoded::Band(band) => {
+                    if let Some(observer) = &self.observer {
+                        observer.raw_band(number, &band);
+                    }
+                    match self.stream.as_mut() {
+                        Some(stream) if to_encoder => stream.encoder.write_band(&band),
+                        _ => Ok(()),
+                    }
+                }
+                Decoded::End { .. } => Ok(()),
+            };
+            if let Err(e) = result {
+                self.destination_failed(e);
+                return Err(Interrupted::Cancelled);
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn decode_and_write(&mut self, buf: &[u8]) -> Result<(), Interrupted> {
         let image = match image::load_from_memory(buf) {
             Ok(image) => image,
@@ -559,6 +631,7 @@ impl AcquireSink for Session<'_> {
             number,
             side: start.side,
             item: start.item.name.clone(),
+            file: start.item.flags.contains(ItemFlags::FILE),
             data: DataState::NotStarted,
         });
         if self.multipage && self.send(MessageKind::NewPage, 0) == Flow::Cancel {
@@ -573,8 +646,13 @@ impl AcquireSink for Session<'_> {
         if !self.data_allowed()? {
             return Ok(());
         }
-        let (number, side, started) = match &self.page {
-            PageState::Active(p) => (p.number, p.side, !matches!(p.data, DataState::NotStarted)),
+        let (number, side, started, file) = match &self.page {
+            PageState::Active(p) => (
+                p.number,
+                p.side,
+                !matches!(p.data, DataState::NotStarted),
+                p.file,
+            ),
             _ => return Ok(()),
         };
         if started {
@@ -597,13 +675,27 @@ impl AcquireSink for Session<'_> {
                 )
             }
             PageData::Encoded { format, header, .. } => {
+                // A stored file is copied, never decoded.
+                let decoder = (!file)
+                    .then(|| {
+                        BodyDecoder::new(format, DecodeLimits::default())
+                            .ok()
+                            .map(Box::new)
+                    })
+                    .flatten();
                 if stream.encoder.accepts_encoded(format) {
+                    // Untouched into the file, and decoded alongside: for
+                    // the preview and the cache, and so that a truncated or
+                    // corrupt body ends its page with an error.
                     (
-                        DataState::Passthrough,
+                        DataState::Passthrough { tap: decoder },
                         stream.encoder.begin_encoded(format, header.as_ref()),
                     )
                 } else {
-                    (DataState::Decode { buf: Vec::new() }, Ok(()))
+                    match decoder {
+                        Some(decoder) => (DataState::Decode(decoder), Ok(())),
+                        None => (DataState::Buffer { buf: Vec::new() }, Ok(())),
+                    }
                 }
             }
         };
@@ -670,34 +762,45 @@ impl AcquireSink for Session<'_> {
         if !self.data_allowed()? {
             return Ok(());
         }
-        let result = match (&mut self.page, self.stream.as_mut()) {
-            (
-                PageState::Active(ActivePage {
-                    data: DataState::Decode { buf },
-                    ..
-                }),
-                _,
-            ) => {
+        let number = self.current_page().unwrap_or(0);
+        let (decoded, passthrough) = match &mut self.page {
+            PageState::Active(ActivePage {
+                data: DataState::Decode(decoder),
+                ..
+            }) => (Some(decoder.push(bytes)), false),
+            PageState::Active(ActivePage {
+                data: DataState::Passthrough { tap },
+                ..
+            }) => (tap.as_mut().map(|d| d.push(bytes)), true),
+            PageState::Active(ActivePage {
+                data: DataState::Buffer { buf },
+                ..
+            }) => {
                 buf.extend_from_slice(bytes);
-                Ok(())
+                return Ok(());
             }
-            (
-                PageState::Active(ActivePage {
-                    data: DataState::Passthrough,
-                    ..
-                }),
-                Some(stream),
-            ) => stream.encoder.write_encoded(bytes),
             _ => {
                 return Err(self.protocol_error(String::from(
                     "the device sent encoded bytes without announcing them",
                 )));
             }
         };
-        result.map_err(|e| {
-            self.destination_failed(e);
-            Interrupted::Cancelled
-        })
+        if passthrough {
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(Interrupted::Cancelled);
+            };
+            if let Err(e) = stream.encoder.write_encoded(bytes) {
+                self.destination_failed(e);
+                return Err(Interrupted::Cancelled);
+            }
+        }
+        match decoded {
+            Some(Ok(events)) => self.feed_decoded(events, !passthrough),
+            Some(Err(e)) => Err(self.protocol_error(format!(
+                "page {number}: the device sent an unreadable image: {e}"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn progress(&mut self, percent: i32) -> StatusFlow {
@@ -718,7 +821,7 @@ impl AcquireSink for Session<'_> {
         let (number, data) = match &mut self.page {
             PageState::Active(p) => (
                 p.number,
-                std::mem::replace(&mut p.data, DataState::Passthrough),
+                std::mem::replace(&mut p.data, DataState::Passthrough { tap: None }),
             ),
             _ => return Ok(()),
         };
@@ -738,8 +841,12 @@ impl AcquireSink for Session<'_> {
                     )));
                 }
             }
-            DataState::Decode { buf } => self.decode_and_write(&buf)?,
-            DataState::Passthrough => {}
+            DataState::Buffer { buf } => self.decode_and_write(&buf)?,
+            DataState::Decode(mut decoder) => self.finish_body(number, &mut decoder, true)?,
+            DataState::Passthrough { tap: Some(mut tap) } => {
+                self.finish_body(number, &mut tap, false)?
+            }
+            DataState::Passthrough { tap: None } => {}
         }
         let Some(stream) = self.stream.as_mut() else {
             return Err(Interrupted::Cancelled);
