@@ -600,7 +600,7 @@ impl Piece<'_> {
         match &self.data {
             PieceData::Band(band) => sink.band(band)?,
             // A body shorter than the page's band count has empty steps.
-            PieceData::Bytes(bytes) if bytes.is_empty() => {}
+            PieceData::Bytes([]) => {}
             PieceData::Bytes(bytes) => sink.encoded(bytes)?,
         }
         sink.progress(self.percent)?;
