@@ -11,26 +11,37 @@
 //! real device reports them. It is not a shortcut around the engine: every
 //! page goes through the same transfer layer as any other back end.
 //!
+//! With `format=jpeg` or `format=png` every scanned page (flatbed, feeder,
+//! both duplex sides, photo regions) is sent instead as one encoded body,
+//! as an eSCL scanner sends it (see [`encode`]): the body is announced with
+//! its size and geometry (neither with `size=auto`, where a JPEG gives its
+//! height in a DNL segment), then trickled in as many chunks as the page
+//! has bands, at the same pace. Mid-page faults cut the body off where they
+//! fire.
+//!
 //! Faults by source: `jam`, `multifeed` and `empty` are feeder conditions
 //! (a flatbed scan is not affected by them); `coveropen`, `disconnect`,
 //! `hang` and `busy` hit any source.
 
 pub mod discovery;
+pub mod encode;
 pub mod options;
 pub mod render;
 pub mod storage;
 
 pub use discovery::{SIM_KIND, SIM_NAME, SimBackend};
+pub use encode::BodyFormat;
 pub use options::{Fault, SimOptions, Speed};
 
 use crate::raster::geometry::{Rect, crop, straighten};
-use crate::raster::{Page, PageHeader};
+use crate::raster::{Band, Page, PageHeader};
 use crate::stream::{FileFormat, Side};
 use crate::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, Choice, ColorMode, DeviceInfo, Driver,
     DriverError, Interrupted, Item, ItemArea, ItemFlags, PageData, PageGo, PageSize, PageStart,
     ScanArea, ScanSettings, Source, SourceCapabilities, StatusCode, StatusOutcome, UploadSource,
 };
+use encode::EncodedPage;
 use render::{PageSpec, RenderedPage, render_page};
 use std::io::Read;
 use std::path::PathBuf;
@@ -62,9 +73,10 @@ pub const FEEDER_MAX_MM: (f64, f64) = (215.9, 355.6);
 /// What the virtual scanner offers, source by source: the flatbed scans
 /// 75-1200 dpi in steps of 25 on an A4-long glass; the feeder takes
 /// Legal-long pages at up to 600 dpi and is the only source that scans
-/// both sides.
+/// both sides. Every source can send its pages as JPEG or PNG bodies.
 pub fn sim_capabilities() -> Capabilities {
     let modes = vec![ColorMode::Color, ColorMode::Gray, ColorMode::Bw];
+    let formats: Vec<FileFormat> = BodyFormat::ALL.map(BodyFormat::file_format).to_vec();
     let feeder = SourceCapabilities {
         source: Source::Feeder,
         resolutions: Choice::List(FEEDER_RESOLUTIONS.to_vec()),
@@ -76,7 +88,7 @@ pub fn sim_capabilities() -> Capabilities {
             PageSize::Auto,
         ],
         max_area_mm: FEEDER_MAX_MM,
-        formats: Vec::new(),
+        formats: formats.clone(),
     };
     Capabilities {
         sources: vec![
@@ -91,7 +103,7 @@ pub fn sim_capabilities() -> Capabilities {
                 // The lid sensor measures the sheet: `auto` works here too.
                 sizes: vec![PageSize::A4, PageSize::Letter, PageSize::Auto],
                 max_area_mm: GLASS_MM,
-                formats: Vec::new(),
+                formats,
             },
             feeder.clone(),
             SourceCapabilities {
@@ -250,16 +262,21 @@ impl SimDriver {
         let band_time = self
             .page_time(settings.dpi)
             .mul_f64(f64::from(BAND_ROWS) / f64::from(height.max(1)));
+        // Encoded once: a retried page sends the same body again.
+        let body = self.encode(&page, settings.size != PageSize::Auto)?;
+        let data = body
+            .as_ref()
+            .map_or(PageData::Raw(announced), EncodedPage::page_data);
         'attempt: loop {
-            sink.start_data(PageData::Raw(announced))?;
+            sink.start_data(data)?;
             let mut fault_pending = self
                 .faults
                 .iter()
                 .copied()
                 .find(|f| f.page() == number && mid_page_fault_applies(*f, flatbed));
-            for band in page.bands(BAND_ROWS) {
+            for piece in pieces(&page, body.as_ref()) {
                 if let Some(fault) = fault_pending
-                    && band.first_row >= height / 2
+                    && piece.first_row >= height / 2
                 {
                     fault_pending = None;
                     self.take_fault(|f| f == fault);
@@ -270,13 +287,27 @@ impl SimDriver {
                 if band_time > Duration::ZERO {
                     sink.wait(band_time)?;
                 }
-                sink.band(&band)?;
-                let done = band.first_row + band.rows;
-                sink.progress((u64::from(done) * 100 / u64::from(height.max(1))) as i32)?;
+                piece.send(sink)?;
             }
             sink.end_page()?;
             return Ok(());
         }
+    }
+
+    /// The page as the encoded body the options ask for, or `None` when
+    /// pages go as raw bands.
+    fn encode(&self, page: &Page, length_known: bool) -> Result<Option<EncodedPage>, Stop> {
+        let Some(format) = self.options.format else {
+            return Ok(None);
+        };
+        encode::encode_page(page, format, length_known)
+            .map(Some)
+            .map_err(|e| {
+                Stop::Error(DriverError::Unsupported(format!(
+                    "the virtual scanner cannot send this page as {}: {e}",
+                    format.file_format().name()
+                )))
+            })
     }
 
     fn mid_page_fault(
@@ -510,12 +541,13 @@ impl SimDriver {
                     child.full_name
                 ))));
             }
-            sink.start_data(PageData::Raw(page.header))?;
-            let height = page.height();
-            for band in page.bands(BAND_ROWS) {
-                sink.band(&band)?;
-                let done = band.first_row + band.rows;
-                sink.progress((u64::from(done) * 100 / u64::from(height.max(1))) as i32)?;
+            let body = self.encode(&page, true)?;
+            sink.start_data(
+                body.as_ref()
+                    .map_or(PageData::Raw(page.header), EncodedPage::page_data),
+            )?;
+            for piece in pieces(&page, body.as_ref()) {
+                piece.send(sink)?;
             }
             sink.end_page()?;
         }
@@ -545,6 +577,65 @@ fn flatbed_area(scene: &Page, area: ScanArea) -> Result<Page, Stop> {
         height: px(area.height_mm, scene.header.dpi_y).max(1),
     };
     Ok(crop(scene, rect))
+}
+
+/// One step of sending a page: a band of rows, or the chunk of an encoded
+/// body that stands in for that band (same count, same pace).
+struct Piece<'a> {
+    /// The first row of the band this step stands for.
+    first_row: u32,
+    /// The page's progress once this step is through (0..=100).
+    percent: i32,
+    data: PieceData<'a>,
+}
+
+enum PieceData<'a> {
+    Band(Band),
+    Bytes(&'a [u8]),
+}
+
+impl Piece<'_> {
+    /// Delivers the piece and the progress it brings.
+    fn send(&self, sink: &mut dyn AcquireSink) -> Result<(), Stop> {
+        match &self.data {
+            PieceData::Band(band) => sink.band(band)?,
+            // A body shorter than the page's band count has empty steps.
+            PieceData::Bytes([]) => {}
+            PieceData::Bytes(bytes) => sink.encoded(bytes)?,
+        }
+        sink.progress(self.percent)?;
+        Ok(())
+    }
+}
+
+/// The steps that send `page`: its bands of [`BAND_ROWS`] rows, or, when it
+/// goes as `body`, as many chunks of the body.
+fn pieces<'a>(
+    page: &'a Page,
+    body: Option<&'a EncodedPage>,
+) -> Box<dyn Iterator<Item = Piece<'a>> + 'a> {
+    let height = page.height();
+    let percent = |done: u64, total: u64| (done * 100 / total.max(1)) as i32;
+    match body {
+        None => Box::new(page.bands(BAND_ROWS).map(move |band| Piece {
+            first_row: band.first_row,
+            percent: percent(u64::from(band.first_row + band.rows), u64::from(height)),
+            data: PieceData::Band(band),
+        })),
+        Some(body) => {
+            let total = body.bytes.len() as u64;
+            let steps = height.div_ceil(BAND_ROWS).max(1);
+            Box::new(
+                body.chunks(steps)
+                    .zip((0..).step_by(BAND_ROWS as usize))
+                    .map(move |((bytes, sent), first_row)| Piece {
+                        first_row,
+                        percent: percent(sent as u64, total),
+                        data: PieceData::Bytes(bytes),
+                    }),
+            )
+        }
+    }
 }
 
 /// How a page attempt ends after a mid-page condition was handled.

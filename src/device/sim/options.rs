@@ -1,6 +1,11 @@
 //! The virtual scanner's settings, parsed from the `REST` of a `sim:` device
 //! id (`sim:pages=5,fault=jam@2,speed=max`).
+//!
+//! `format=raw|jpeg|png` chooses how pages travel: raw bands of rows (the
+//! default) or, like an eSCL scanner, one encoded body per page (see
+//! [`encode`](super::encode)).
 
+use super::encode::BodyFormat;
 use crate::transfer::PageSize;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -119,6 +124,8 @@ pub struct SimOptions {
     pub capacity: Option<u64>,
     /// Seed of the page content.
     pub seed: u64,
+    /// The encoding every scanned page is sent in (None: raw bands).
+    pub format: Option<BodyFormat>,
 }
 
 impl Default for SimOptions {
@@ -137,6 +144,7 @@ impl Default for SimOptions {
             storage: None,
             capacity: None,
             seed: 1,
+            format: None,
         }
     }
 }
@@ -257,9 +265,21 @@ impl SimOptions {
                 "storage" => options.storage = Some(PathBuf::from(percent_decode(value)?)),
                 "capacity" => options.capacity = Some(number(key, value)?),
                 "seed" => options.seed = number(key, value)?,
+                "format" => {
+                    options.format = match value {
+                        "raw" => None,
+                        "jpeg" => Some(BodyFormat::Jpeg),
+                        "png" => Some(BodyFormat::Png),
+                        _ => {
+                            return Err(format!(
+                                "sim option format: `{value}` is not raw, jpeg or png"
+                            ));
+                        }
+                    }
+                }
                 other => {
                     return Err(format!(
-                        "unknown sim option `{other}` (pages, size, speed, skew, blank, backrot, noise, photos, fault, warmup, storage, capacity, seed)"
+                        "unknown sim option `{other}` (pages, size, speed, skew, blank, backrot, noise, photos, fault, warmup, storage, capacity, seed, format)"
                     ));
                 }
             }
@@ -305,9 +325,29 @@ mod tests {
             "noise=2",
             "pages",
             "storage=%zz",
+            "format=gif",
+            "format=JPEG",
+            "format=",
         ] {
             assert!(SimOptions::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn format_chooses_raw_bands_or_an_encoded_body() {
+        let format = |rest: &str| SimOptions::parse(rest).expect(rest).format;
+        assert_eq!(format(""), None);
+        assert_eq!(format("format=raw"), None);
+        assert_eq!(format("format=jpeg"), Some(BodyFormat::Jpeg));
+        assert_eq!(
+            format("pages=2,format=png,speed=max"),
+            Some(BodyFormat::Png)
+        );
+        let error = SimOptions::parse("format=gif").expect_err("gif is refused");
+        assert!(
+            error.contains("gif") && error.contains("raw, jpeg or png"),
+            "{error}"
+        );
     }
 
     #[test]
