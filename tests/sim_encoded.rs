@@ -3,9 +3,8 @@
 //! pass through untouched into files of their own format, are decoded into
 //! other formats, and faults cut a body off without harming the pages
 //! before it. Every run's trace goes through the message-order checker
-//! (`support::run`). The unknown-length JPEG (height in a DNL segment) is
-//! tested at unit level only, since the transfer layer's decoder does not
-//! read it yet.
+//! (`support::run`). With `size=auto` a JPEG body says height 0 and gives
+//! its height in a DNL segment at the end; such pages arrive at their size.
 
 mod support;
 
@@ -16,6 +15,7 @@ use streamscan::raster::{Page, PageHeader};
 use streamscan::transfer::{
     ColorMode, MessageKind, Outcome, PageSize, ScanSettings, Source, StatusCode, TraceEvent,
 };
+use std::sync::Arc;
 use support::*;
 
 /// Pages from the feeder at 75 dpi into one stream per page of `format`.
@@ -184,6 +184,63 @@ fn png_pages_of_unknown_length_are_sent_unannounced_and_still_arrive() {
     assert_eq!(files.len(), 2);
     for (file, page) in files.iter().zip(&raw) {
         assert_eq!(mean_error(&decode(file), page), 0.0);
+    }
+}
+
+#[test]
+fn jpeg_pages_with_the_height_in_a_dnl_segment_arrive_at_their_size() {
+    let settings = ScanSettings {
+        size: PageSize::Auto,
+        ..feeder(FileFormat::Png)
+    };
+    let (r, cb) = scan("pages=2,format=jpeg", &settings, RunOptions::default());
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    let raw = raw_pages("pages=2", &settings);
+    let files = cb.completed();
+    assert_eq!(files.len(), 2);
+    for (file, page) in files.iter().zip(&raw) {
+        let decoded = decode(file);
+        assert_eq!(decoded.header.height, page.header.height);
+        assert!(mean_error(&decoded, page) < 6.0, "close to the raw page");
+    }
+}
+
+#[test]
+fn dnl_jpeg_pages_pass_through_untouched_and_still_reach_the_observer() {
+    let settings = ScanSettings {
+        size: PageSize::Auto,
+        ..feeder(FileFormat::Jpeg)
+    };
+    let taps = Arc::new(TapLog::default());
+    let (r, cb) = scan(
+        "pages=2,format=jpeg",
+        &settings,
+        RunOptions::observed(taps.clone()),
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    let raw = raw_pages("pages=2", &settings);
+    let files = cb.completed();
+    assert_eq!(files.len(), 2);
+    let taps = taps.taps();
+    for (n, (body, page)) in files.iter().zip(&raw).enumerate() {
+        let expected = encode_page(page, BodyFormat::Jpeg, false).expect("encodes");
+        assert!(expected.bytes == *body, "page {}: the body was changed", n + 1);
+        assert_eq!(frame_height(body), Some(0), "page {}: height deferred", n + 1);
+        // The observer saw every row of the page, decoded from the body.
+        let page_no = n as u32 + 1;
+        let start = taps
+            .iter()
+            .position(|t| *t == Tap::Data(page_no))
+            .expect("page data seen");
+        let rows: u32 = taps[start..]
+            .iter()
+            .take_while(|t| !matches!(t, Tap::End(..)))
+            .filter_map(|t| match t {
+                Tap::Raw(band) => Some(band.rows),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(Some(rows), page.header.height, "page {page_no}");
     }
 }
 
