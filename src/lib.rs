@@ -47,5 +47,7 @@ pub mod filter;
 pub mod output;
 pub mod raster;
 pub mod stream;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod transfer;
 pub mod ui;

@@ -233,20 +233,11 @@ pub(crate) fn from_rows(
 mod tests {
     use super::*;
     use crate::raster::PixelFormat;
-
-    fn gradient(width: u32, height: u32) -> Page {
-        let mut page = Page::filled(width, height, PixelFormat::Gray8, 300, 0);
-        for y in 0..height {
-            for x in 0..width {
-                page.data[(y * width + x) as usize] = ((x + 10 * y) % 256) as u8;
-            }
-        }
-        page
-    }
+    use crate::testing::pattern_page;
 
     #[test]
     fn a_full_resolution_tile_is_the_page_s_pixels() {
-        let page = gradient(40, 30);
+        let page = pattern_page(PixelFormat::Gray8, 40, 30, 300);
         let spec = clip(
             TileSpec {
                 x: 5,
@@ -293,7 +284,7 @@ mod tests {
 
     #[test]
     fn rows_that_did_not_come_are_left_out() {
-        let page = gradient(20, 6);
+        let page = pattern_page(PixelFormat::Gray8, 20, 6, 300);
         let spec = TileSpec {
             x: 0,
             y: 2,

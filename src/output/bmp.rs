@@ -174,7 +174,7 @@ impl RowWriter for BmpRows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::test_support::{SharedDest, encode_whole, pattern_page};
+    use crate::testing::{SharedDest, encode_whole, pattern_page};
 
     fn le32(bytes: &[u8], at: usize) -> u32 {
         u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])

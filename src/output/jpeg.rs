@@ -148,7 +148,7 @@ impl RowWriter for JpegRows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::test_support::{SharedDest, encode_whole, pattern_page};
+    use crate::testing::{SharedDest, encode_whole, pattern_page};
 
     /// (units, x density, y density) of the JFIF APP0 segment.
     fn jfif_density(bytes: &[u8]) -> (u8, u16, u16) {

@@ -15,8 +15,6 @@ pub mod naming;
 pub mod pdf;
 pub mod png;
 pub mod pnm;
-#[cfg(test)]
-pub(crate) mod test_support;
 pub mod tiff;
 
 pub use bmp::BmpEncoder;
@@ -78,7 +76,7 @@ pub fn document_encoder(
 mod tests {
     use super::*;
     use crate::raster::{PageHeader, PixelFormat};
-    use test_support::{FullDisk, SharedDest, pattern_page, write_page};
+    use crate::testing::{FullDisk, SharedDest, pattern_page, write_page};
 
     #[test]
     fn only_tiff_and_pdf_make_documents() {

@@ -657,7 +657,7 @@ impl PageEncoder for PdfEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::test_support::{SharedDest, pattern_page, write_page};
+    use crate::testing::{SharedDest, pattern_page, write_page};
 
     /// A JPEG header: SOI, an APP0 JFIF with `units` and density, then a
     /// frame header of `marker` for a `w` x `h` image of `components`.

@@ -197,7 +197,7 @@ impl RowWriter for PngRows {
 mod tests {
     use super::*;
     use crate::output::PageEncoder;
-    use crate::output::test_support::{SharedDest, encode_whole, pattern_page};
+    use crate::testing::{SharedDest, encode_whole, pattern_page};
 
     fn decode(bytes: &[u8]) -> (png::OutputInfo, Vec<u8>, Option<png::PixelDimensions>) {
         let decoder = png::Decoder::new(std::io::Cursor::new(bytes));

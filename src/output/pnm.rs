@@ -90,7 +90,7 @@ impl RowWriter for PnmRows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::test_support::{SharedDest, encode_whole, pattern_page};
+    use crate::testing::{SharedDest, encode_whole, pattern_page};
 
     #[test]
     fn headers_for_known_and_unknown_heights() {

@@ -454,7 +454,7 @@ impl TiffEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::test_support::{SharedDest, pattern_page, write_page};
+    use crate::testing::{SharedDest, pattern_page, write_page};
 
     #[test]
     fn predictor_differences_each_channel() {

@@ -221,24 +221,10 @@ fn count_ink(rows: &mut GrayRows<'_>, area: &Area, dark_below: u8) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::Noise;
 
     /// A4 at 150 dpi.
     const A4: (u32, u32, u32) = (1240, 1754, 150);
-
-    struct Noise(u64);
-
-    impl Noise {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn offset(&mut self, spread: i32) -> i32 {
-            (self.next() % (2 * spread as u64 + 1)) as i32 - spread
-        }
-    }
 
     /// Off-white paper with sensor noise, a slow texture and a dark shadow
     /// along the left and top edges.

@@ -248,24 +248,9 @@ pub fn to_black_and_white(page: &Page, threshold: Threshold) -> Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::Noise;
 
     /// A deterministic pseudo-random sequence (xorshift).
-    struct Noise(u64);
-
-    impl Noise {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        /// A value in `-spread..=spread`.
-        fn offset(&mut self, spread: i32) -> i32 {
-            (self.next() % (2 * spread as u64 + 1)) as i32 - spread
-        }
-    }
-
     fn bimodal(dark: usize, light: usize, spread: i32, counts: (u64, u64)) -> [u64; 256] {
         let mut hist = [0u64; 256];
         for d in -spread..=spread {

@@ -1,9 +1,12 @@
-//! Helpers for the output unit tests: a destination the test keeps a handle
-//! on, a destination that runs out of space, and synthetic pages.
+//! What the unit tests inside `src/` share, in one place behind
+//! `cfg(test)`: a memory destination the test keeps a handle on, one that
+//! runs out of space, synthetic pages cut into uneven bands, a page encoder
+//! driven through a whole page, and a seeded noise source. (Integration
+//! tests have their own in `tests/support/`.)
 
-use super::PageEncoder;
 use crate::raster::{Band, Page, PageHeader, PixelFormat};
 use crate::stream::Destination;
+use crate::stream::PageEncoder;
 use std::io::{self, Cursor, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
 
@@ -172,4 +175,22 @@ pub(crate) fn write_page(enc: &mut dyn PageEncoder, page: &Page, known: bool, si
         enc.write_band(&band).expect("write_band");
     }
     enc.end_page().expect("end_page");
+}
+
+/// A seeded xorshift generator: the same "random" texture on every run.
+pub(crate) struct Noise(pub(crate) u64);
+
+impl Noise {
+    /// The next 64 bits.
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value in `-spread..=spread`.
+    pub(crate) fn offset(&mut self, spread: i32) -> i32 {
+        (self.next() % (2 * spread as u64 + 1)) as i32 - spread
+    }
 }
