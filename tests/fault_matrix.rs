@@ -232,9 +232,11 @@ impl Case {
 /// and abandoned pages meet both kinds of header.
 fn cases(fault: Fault) -> Vec<Case> {
     let ks: Vec<Option<u32>> = if fault.at_page() {
-        // k = 1: nothing is kept; k = 3: two pages (in duplex: front 1 and
-        // back 1) are kept, and the fault hits a later sheet.
-        vec![Some(1), Some(3)]
+        // k = 1: nothing is kept; k = 4: three pages are kept, and the
+        // fault hits a later sheet; in duplex its back, so a handled fault
+        // re-feeds the sheet and the front already delivered must not
+        // come twice.
+        vec![Some(1), Some(4)]
     } else {
         vec![None]
     };

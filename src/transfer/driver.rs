@@ -418,6 +418,15 @@ pub trait AcquireSink {
     fn begin_page(&mut self, start: PageStart) -> PageGo;
     /// Announces the page's data (again after a retry).
     fn start_data(&mut self, data: PageData) -> StatusFlow;
+    /// After a handled fault on the back of a sheet, a feeder that feeds
+    /// the whole sheet again sends its front once more before the back.
+    /// It announces that side here (`side`, with the data it comes as)
+    /// instead of with [`AcquireSink::start_data`]: the rows or body bytes
+    /// that follow, up to the next `start_data`, are the side already
+    /// delivered, and the layer discards them (they count as bytes read,
+    /// but are never written, shown or reported as progress). There is no
+    /// `end_page` for it; the next `start_data` announces the back again.
+    fn refed_side(&mut self, side: Side, data: PageData) -> StatusFlow;
     /// Delivers raw rows of the current page.
     fn band(&mut self, band: &Band) -> StatusFlow;
     /// Delivers encoded bytes of the current page.

@@ -235,8 +235,64 @@ impl SimDriver {
         render_page(&spec)
     }
 
+    /// The page at `number` as the scanner sends it: its pixels, its body
+    /// when pages go encoded, and the data announcement for it.
+    fn prepare(
+        &self,
+        settings: &ScanSettings,
+        number: u32,
+        side: Side,
+        flatbed: bool,
+    ) -> Result<Prepared, Stop> {
+        let rendered = self.render(settings, number, side, flatbed);
+        let page = match settings.area.filter(|_| flatbed) {
+            Some(area) => flatbed_area(&rendered.page, area)?,
+            None => rendered.page,
+        };
+        let announced = PageHeader {
+            height: if settings.size == PageSize::Auto {
+                None
+            } else {
+                Some(page.height())
+            },
+            ..page.header
+        };
+        let body = self.encode(&page, settings.size != PageSize::Auto)?;
+        let data = body
+            .as_ref()
+            .map_or(PageData::Raw(announced), EncodedPage::page_data);
+        Ok(Prepared { page, body, data })
+    }
+
+    /// Sends the steps of `prepared` at the scanner's pace, without
+    /// ending the page.
+    fn send_pieces(
+        &self,
+        sink: &mut dyn AcquireSink,
+        prepared: &Prepared,
+        dpi: u32,
+    ) -> Result<(), Stop> {
+        let band_time = self.band_time(dpi, prepared.page.height());
+        for piece in pieces(&prepared.page, prepared.body.as_ref()) {
+            if band_time > Duration::ZERO {
+                sink.wait(band_time)?;
+            }
+            piece.send(sink)?;
+        }
+        Ok(())
+    }
+
+    /// How long one band of a page `height` rows tall takes at `dpi`.
+    fn band_time(&self, dpi: u32, height: u32) -> Duration {
+        self.page_time(dpi)
+            .mul_f64(f64::from(BAND_ROWS) / f64::from(height.max(1)))
+    }
+
     /// Scans one page (position `number` in transfer order), retrying it
-    /// when a mid-page condition is handled.
+    /// when a mid-page condition is handled. A back side scanned again
+    /// after a fault is fed again with its whole sheet, as real feeders
+    /// do: the front comes through first (announced as re-fed, and the
+    /// layer drops it), then the back.
     fn scan_page(
         &mut self,
         sink: &mut dyn AcquireSink,
@@ -245,43 +301,34 @@ impl SimDriver {
         side: Side,
         flatbed: bool,
     ) -> Result<(), Stop> {
-        let rendered = self.render(settings, number, side, flatbed);
-        let page = match settings.area.filter(|_| flatbed) {
-            Some(area) => flatbed_area(&rendered.page, area)?,
-            None => rendered.page,
-        };
-        let height = page.height();
-        let announced = PageHeader {
-            height: if settings.size == PageSize::Auto {
-                None
-            } else {
-                Some(height)
-            },
-            ..page.header
-        };
-        let band_time = self
-            .page_time(settings.dpi)
-            .mul_f64(f64::from(BAND_ROWS) / f64::from(height.max(1)));
         // Encoded once: a retried page sends the same body again.
-        let body = self.encode(&page, settings.size != PageSize::Auto)?;
-        let data = body
-            .as_ref()
-            .map_or(PageData::Raw(announced), EncodedPage::page_data);
+        let prepared = self.prepare(settings, number, side, flatbed)?;
+        let height = prepared.page.height();
+        let band_time = self.band_time(settings.dpi, height);
+        let mut retried = false;
         'attempt: loop {
-            sink.start_data(data)?;
+            if retried && side == Side::Back && number > 1 {
+                let front = self.prepare(settings, number - 1, Side::Front, flatbed)?;
+                sink.refed_side(Side::Front, front.data)?;
+                self.send_pieces(sink, &front, settings.dpi)?;
+            }
+            sink.start_data(prepared.data)?;
             let mut fault_pending = self
                 .faults
                 .iter()
                 .copied()
                 .find(|f| f.page() == number && mid_page_fault_applies(*f, flatbed));
-            for piece in pieces(&page, body.as_ref()) {
+            for piece in pieces(&prepared.page, prepared.body.as_ref()) {
                 if let Some(fault) = fault_pending
                     && piece.first_row >= height / 2
                 {
                     fault_pending = None;
                     self.take_fault(|f| f == fault);
                     match self.mid_page_fault(sink, fault)? {
-                        FaultEnd::Retry => continue 'attempt,
+                        FaultEnd::Retry => {
+                            retried = true;
+                            continue 'attempt;
+                        }
                     }
                 }
                 if band_time > Duration::ZERO {
@@ -636,6 +683,14 @@ fn pieces<'a>(
             )
         }
     }
+}
+
+/// A page ready to send: its pixels, its encoded body (when pages go
+/// encoded) and how it is announced.
+struct Prepared {
+    page: Page,
+    body: Option<EncodedPage>,
+    data: PageData,
 }
 
 /// How a page attempt ends after a mid-page condition was handled.

@@ -21,6 +21,18 @@ pub(super) enum DataState {
     Decode(Box<BodyDecoder>),
     /// Another encoding, decoded whole when the body ends.
     Buffer { buf: Vec<u8> },
+    /// The feeder fed the sheet again after a fault on its back and is
+    /// sending its front, which was delivered already: dropped until the
+    /// page's own data starts again.
+    Refed,
+}
+
+impl DataState {
+    /// True once the page's own data has started (a re-fed side is not
+    /// the page's data).
+    fn started(&self) -> bool {
+        !matches!(self, DataState::NotStarted | DataState::Refed)
+    }
 }
 
 pub(super) struct ActivePage {
@@ -319,7 +331,7 @@ impl Session<'_> {
         }
         if self.multipage {
             if let Some(stream) = self.stream.as_mut()
-                && !matches!(active.data, DataState::NotStarted)
+                && active.data.started()
                 && let Err(e) = stream.encoder.abandon_page()
             {
                 self.destination_failed(e);
@@ -647,12 +659,7 @@ impl AcquireSink for Session<'_> {
             return Ok(());
         }
         let (number, side, started, file) = match &self.page {
-            PageState::Active(p) => (
-                p.number,
-                p.side,
-                !matches!(p.data, DataState::NotStarted),
-                p.file,
-            ),
+            PageState::Active(p) => (p.number, p.side, p.data.started(), p.file),
             _ => return Ok(()),
         };
         if started {
@@ -708,6 +715,31 @@ impl AcquireSink for Session<'_> {
         })
     }
 
+    fn refed_side(&mut self, side: Side, _data: PageData) -> StatusFlow {
+        if !self.data_allowed()? {
+            return Ok(());
+        }
+        let fits = match &self.page {
+            PageState::Active(p) => {
+                matches!(p.data, DataState::NotStarted)
+                    && p.side == Side::Back
+                    && side == Side::Front
+                    && !p.file
+            }
+            _ => false,
+        };
+        if !fits {
+            let number = self.current_page().unwrap_or(0);
+            return Err(self.protocol_error(format!(
+                "the device sent the {side:?} side again at page {number}, which is not the back of a sheet being scanned again"
+            )));
+        }
+        if let PageState::Active(p) = &mut self.page {
+            p.data = DataState::Refed;
+        }
+        Ok(())
+    }
+
     fn band(&mut self, band: &Band) -> StatusFlow {
         self.io.bytes_read += band.data.len() as u64;
         if !self.data_allowed()? {
@@ -715,6 +747,10 @@ impl AcquireSink for Session<'_> {
         }
         let number = self.current_page().unwrap_or(0);
         let (header, rows) = match &self.page {
+            PageState::Active(ActivePage {
+                data: DataState::Refed,
+                ..
+            }) => return Ok(()),
             PageState::Active(ActivePage {
                 data: DataState::Raw { header, rows },
                 ..
@@ -765,6 +801,10 @@ impl AcquireSink for Session<'_> {
         let number = self.current_page().unwrap_or(0);
         let (decoded, passthrough) = match &mut self.page {
             PageState::Active(ActivePage {
+                data: DataState::Refed,
+                ..
+            }) => return Ok(()),
+            PageState::Active(ActivePage {
                 data: DataState::Decode(decoder),
                 ..
             }) => (Some(decoder.push(bytes)), false),
@@ -807,6 +847,13 @@ impl AcquireSink for Session<'_> {
         if !self.data_allowed()? {
             return Ok(());
         }
+        if let PageState::Active(ActivePage {
+            data: DataState::Refed,
+            ..
+        }) = &self.page
+        {
+            return Ok(());
+        }
         if self.send(MessageKind::Status, percent.clamp(-1, 100)) == Flow::Cancel {
             return Err(Interrupted::Cancelled);
         }
@@ -826,7 +873,7 @@ impl AcquireSink for Session<'_> {
             _ => return Ok(()),
         };
         match data {
-            DataState::NotStarted => {
+            DataState::NotStarted | DataState::Refed => {
                 return Err(self
                     .protocol_error(format!("the device ended page {number} without sending it")));
             }
@@ -912,9 +959,15 @@ impl AcquireSink for Session<'_> {
                 self.pending_clear = false;
                 self.send_clear();
                 let rewind = match &mut self.page {
-                    PageState::Active(p) if !matches!(p.data, DataState::NotStarted) => {
+                    PageState::Active(p) if p.data.started() => {
                         p.data = DataState::NotStarted;
                         Some(p.number)
+                    }
+                    PageState::Active(p) => {
+                        // Nothing of the page was written (at most a
+                        // re-fed side, which was dropped).
+                        p.data = DataState::NotStarted;
+                        None
                     }
                     _ => None,
                 };
