@@ -1365,3 +1365,132 @@ fn multipage_end_of_stream_names_the_last_delivered_page_after_a_dropped_blank()
     assert_eq!(eos, vec![2]);
     assert_eq!(tiff_page_count(&cb.completed()[0]), 2);
 }
+
+/// Runs `item` on the virtual scanner (`rest`, files in `dir`) with the
+/// callback answering `replies` to its stream requests in turn.
+fn run_replying(
+    rest: &str,
+    dir: &std::path::Path,
+    item: &str,
+    flags: u32,
+    settings: &ScanSettings,
+    replies: &[StreamReply],
+) -> (Run, MemCallback) {
+    let mut driver = sim(rest, dir);
+    let mut cb = MemCallback::replying(replies.iter().copied());
+    let options = RunOptions {
+        flags,
+        ..RunOptions::default()
+    };
+    let r = run(&mut driver, item, settings, &mut cb, options);
+    (r, cb)
+}
+
+#[test]
+fn skip_answered_to_a_multipage_job_s_one_stream_request_skips_the_item() {
+    let dir = tmp();
+    for format in [FileFormat::Pdf, FileFormat::Tiff] {
+        let (r, cb) = run_replying(
+            "pages=3,speed=max",
+            dir.path(),
+            "Feeder",
+            0,
+            &multipage(0, format),
+            &[StreamReply::Skip],
+        );
+        assert_eq!(r.result, Ok(Outcome::Completed), "{format:?}");
+        // One request, answered Skip; the sheets still pass through.
+        assert_eq!(cb.streams.len(), 0, "{format:?}");
+        assert_eq!(r.totals.delivered, 0);
+        assert_eq!(r.totals.skipped, 3);
+        let requests = r
+            .trace
+            .events
+            .iter()
+            .filter(|e| matches!(e, TraceEvent::StreamRequest { .. }))
+            .count();
+        assert_eq!(requests, 1, "{format:?}: asked once for the item");
+        assert!(cb.pages_of(MessageKind::EndOfStream).is_empty());
+        assert!(cb.pages_of(MessageKind::NewPage).is_empty());
+    }
+}
+
+#[test]
+fn skip_answered_on_the_flatbed_ends_the_job_with_nothing_written() {
+    let dir = tmp();
+    let (r, cb) = run_replying(
+        "speed=max",
+        dir.path(),
+        "Flatbed",
+        0,
+        &ScanSettings::default(),
+        &[StreamReply::Skip],
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!((r.totals.delivered, r.totals.skipped), (0, 1));
+    assert!(cb.completed().is_empty());
+    assert!(cb.pages_of(MessageKind::EndOfStream).is_empty());
+}
+
+#[test]
+fn skip_answered_for_a_folder_child_drops_that_child_only() {
+    let dir = tmp();
+    for (name, body) in [("a.txt", "first"), ("b.txt", "second"), ("c.txt", "third")] {
+        std::fs::write(dir.path().join(name), body).expect("write");
+    }
+    let (r, cb) = run_replying(
+        "",
+        dir.path(),
+        "Storage",
+        ACQUIRE_CHILDREN,
+        &ScanSettings::default(),
+        &[StreamReply::Stream, StreamReply::Skip],
+    );
+    assert_eq!(r.result, Ok(Outcome::Completed));
+    assert_eq!((r.totals.delivered, r.totals.skipped), (2, 1));
+    assert_eq!(cb.completed(), vec![b"first".to_vec(), b"third".to_vec()]);
+    // Delivered pages are numbered without the skipped child.
+    assert_eq!(cb.pages_of(MessageKind::EndOfStream), vec![1, 2]);
+}
+
+#[test]
+fn skip_answered_for_a_region_drops_that_region_only() {
+    let dir = tmp();
+    let mut driver = sim("photos=2,warmup=0,speed=max", dir.path());
+    let options = TransferOptions {
+        clock: VirtualClock::shared(),
+        ..Default::default()
+    };
+    let mut transfer = Transfer::new(&mut driver, options);
+    // Centres and sizes on the glass; region 2 is 60 mm wide.
+    let regions = [(60.0, 50.0, 50.0, 40.0), (130.0, 150.0, 60.0, 30.0)].map(
+        |(x_mm, y_mm, width_mm, height_mm)| streamscan::transfer::ItemArea {
+            x_mm,
+            y_mm,
+            width_mm,
+            height_mm,
+            angle_deg: 0.0,
+        },
+    );
+    transfer
+        .create_region_items("Flatbed", &regions)
+        .expect("regions created");
+    let mut cb = MemCallback::replying([StreamReply::Skip]);
+    let settings = ScanSettings {
+        dpi: 75,
+        ..Default::default()
+    };
+    let result = transfer.download("Flatbed", ACQUIRE_CHILDREN, &settings, &mut cb);
+    check_trace("the region download with a skip", transfer.trace());
+    assert_eq!(result, Ok(Outcome::Completed));
+    let totals = transfer.totals();
+    assert_eq!((totals.delivered, totals.skipped), (1, 1));
+    let names: Vec<String> = cb
+        .streams
+        .iter()
+        .map(|(r, _)| r.item_name.clone())
+        .collect();
+    assert_eq!(names, vec!["Region 2"]);
+    let page = decode(&cb.completed()[0]);
+    assert!((f64::from(page.header.width) - 60.0 * 75.0 / 25.4).abs() <= 2.0);
+}
