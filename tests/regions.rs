@@ -6,7 +6,8 @@
 mod support;
 
 use streamscan::device::sim::render::{PageSpec, render_page};
-use streamscan::engine::Command;
+use streamscan::engine::{Command, Event, OutputTarget};
+use streamscan::filter::PageKey;
 use streamscan::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use streamscan::transfer::{ItemArea, ItemFlags, Outcome, ScanSettings, Transfer, TransferOptions};
 use support::*;
@@ -90,6 +91,7 @@ fn scan_regions_finds_the_photos_and_saves_one_file_each() {
         },
         output: files_output(out.path(), "photo-{n}.png"),
         interactive: false,
+        detected: false,
     });
     let summary = harness.finish(1).expect("job succeeds");
     assert_eq!(summary.outcome, Outcome::Completed);
@@ -126,4 +128,105 @@ fn scan_regions_finds_the_photos_and_saves_one_file_each() {
             "photo size {got:?} vs placed {want:?}"
         );
     }
+}
+
+#[test]
+fn regions_detected_on_the_cached_preview_become_items_and_are_scanned_without_a_new_preview() {
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut harness = EngineHarness::start(|_| {});
+    let device = sim_id("photos=3,speed=max", dirs.path());
+    // A flatbed preview: its page lands in the preview cache.
+    harness.send(Command::Scan {
+        job: 1,
+        device: device.clone(),
+        settings: ScanSettings {
+            dpi: 75,
+            ..Default::default()
+        },
+        output: OutputTarget::Preview,
+        interactive: false,
+    });
+    assert_eq!(harness.finish(1).map(|s| s.outcome), Ok(Outcome::Completed));
+    let after_preview = harness.engine.stats().device(&device);
+    let key = PageKey { job: 1, page: 1 };
+    harness.send(Command::DetectRegions {
+        job: 2,
+        device: device.clone(),
+        key,
+    });
+    let found = harness.until("the regions", |e| matches!(e, Event::Regions { .. }));
+    let Event::Regions {
+        job,
+        key: k,
+        result,
+    } = found
+    else {
+        unreachable!()
+    };
+    assert_eq!((job, k), (2, key));
+    let found = result.expect("regions found");
+    assert_eq!(found.len(), 3, "one item per photo");
+    for (region, item) in &found {
+        assert!(item.flags.contains(ItemFlags::GENERATED), "{item:?}");
+        let area = item.area.expect("a region item has its area");
+        assert!((area.x_mm - region.center_x_mm).abs() < 0.01);
+        assert!((area.width_mm - region.width_mm).abs() < 0.01);
+    }
+    assert_eq!(harness.finish(2).map(|s| s.outcome), Ok(Outcome::Completed));
+    // Finding them read nothing from the device.
+    assert_eq!(harness.engine.stats().device(&device), after_preview);
+
+    harness.send(Command::ScanRegions {
+        job: 3,
+        device: device.clone(),
+        settings: ScanSettings {
+            dpi: 150,
+            ..Default::default()
+        },
+        output: files_output(out.path(), "photo-{n}.png"),
+        interactive: false,
+        detected: true,
+    });
+    let summary = harness.finish(3).expect("job succeeds");
+    assert_eq!(summary.totals.delivered, 3);
+    assert_eq!(
+        dir_names(out.path()),
+        vec!["photo-1.png", "photo-2.png", "photo-3.png"]
+    );
+    // One pass over the flatbed: no preview scan before it.
+    let stats = harness.engine.stats().device(&device);
+    assert_eq!(stats.acquisitions, after_preview.acquisitions + 1);
+    for ((region, _), file) in found.iter().zip(&summary.files) {
+        let page = decode(&std::fs::read(file).expect("file"));
+        let width_mm = f64::from(page.header.width) * 25.4 / 150.0;
+        assert!(
+            (width_mm - region.width_mm).abs() < 3.0,
+            "{width_mm} vs {region:?}"
+        );
+    }
+}
+
+#[test]
+fn regions_of_a_page_not_cached_or_a_scan_of_none_are_clear_errors() {
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let mut harness = EngineHarness::start(|_| {});
+    let device = sim_id("photos=2,speed=max", dirs.path());
+    harness.send(Command::DetectRegions {
+        job: 1,
+        device: device.clone(),
+        key: PageKey { job: 9, page: 1 },
+    });
+    let error = harness.finish(1).expect_err("nothing cached");
+    assert!(error.message.contains("not cached"), "{}", error.message);
+    harness.send(Command::ScanRegions {
+        job: 2,
+        device,
+        settings: ScanSettings::default(),
+        output: OutputTarget::Preview,
+        interactive: false,
+        detected: true,
+    });
+    let error = harness.finish(2).expect_err("no regions yet");
+    assert!(error.message.contains("no photos"), "{}", error.message);
 }

@@ -245,6 +245,7 @@ pub fn run(args: &ScanArgs) -> Exit {
             settings,
             output,
             interactive: false,
+            detected: false,
         }
     } else {
         Command::Scan {

@@ -89,7 +89,7 @@ impl Coordinator {
                         settings,
                         output,
                         interactive,
-                        regions: false,
+                        regions: None,
                     },
                 },
             ),
@@ -99,6 +99,7 @@ impl Coordinator {
                 settings,
                 output,
                 interactive,
+                detected,
             } => self.enqueue(
                 device,
                 Pending {
@@ -107,7 +108,11 @@ impl Coordinator {
                         settings,
                         output,
                         interactive,
-                        regions: true,
+                        regions: Some(if detected {
+                            Regions::Detected
+                        } else {
+                            Regions::Find
+                        }),
                     },
                 },
             ),
@@ -211,9 +216,13 @@ impl Coordinator {
                 spec: tile,
                 settings,
             }),
-            Command::DetectRegions { request, key } => {
-                self.studio(studio::StudioWork::Regions { request, key })
-            }
+            Command::DetectRegions { job, device, key } => self.enqueue(
+                device,
+                Pending {
+                    job,
+                    work: Work::DetectRegions { key },
+                },
+            ),
             Command::ForgetPages { key } => self.studio(studio::StudioWork::Forget { key }),
             Command::Discover => self.discover(),
             Command::Answer {

@@ -5,7 +5,8 @@
 use super::preview::Downscaler;
 use super::tiles::{BuildingPage, BuildingPages};
 use super::{
-    EngineConfig, EngineStats, Event, EventSink, JobId, JobSummary, QuestionId, UploadReport, Work,
+    EngineConfig, EngineStats, Event, EventSink, JobId, JobSummary, QuestionId, Regions,
+    UploadReport, Work,
 };
 use crate::clock::{CancelToken, SharedClock};
 use crate::device;
@@ -154,6 +155,7 @@ impl Worker {
                 interactive,
                 regions,
             } => self.scan(driver, &settings, output, interactive, regions),
+            Work::DetectRegions { key } => self.detect_regions(driver, key),
             Work::Upload { files, folder } => self.upload(driver, &files, &folder),
             Work::Download {
                 item,
@@ -292,18 +294,85 @@ impl Worker {
         Ok(items.len())
     }
 
+    /// Finds the photos on the cached preview `key` and makes each a
+    /// region item of the flatbed; the image comes from the cache, only
+    /// the items touch the device.
+    fn detect_regions(
+        &self,
+        driver: &mut dyn Driver,
+        key: PageKey,
+    ) -> Result<JobSummary, TransferError> {
+        let cached = match &self.cache {
+            Some(cache) => lock(cache)
+                .get(key)
+                .map_err(|e| format!("cannot read the cached page: {e}"))
+                .and_then(|found| found.ok_or_else(|| format!("page {} is not cached", key.page))),
+            None => Err(String::from("this engine keeps no preview cache")),
+        };
+        let page = match cached {
+            Ok((page, _side)) => page,
+            Err(message) => {
+                self.sink.send(Event::Regions {
+                    job: self.job,
+                    key,
+                    result: Err(message.clone()),
+                });
+                return Err(open_error(message, StatusCode::INVALID_COMMAND));
+            }
+        };
+        let found = super::studio::regions_mm(&page);
+        let areas: Vec<ItemArea> = found
+            .iter()
+            .map(|r| ItemArea {
+                x_mm: r.center_x_mm,
+                y_mm: r.center_y_mm,
+                width_mm: r.width_mm,
+                height_mm: r.height_mm,
+                angle_deg: r.angle_deg,
+            })
+            .collect();
+        let made = Transfer::new(driver, self.options()).create_region_items(FLATBED, &areas);
+        let result = match &made {
+            Ok(items) => Ok(found.into_iter().zip(items.iter().cloned()).collect()),
+            Err(e) => Err(e.message.clone()),
+        };
+        self.sink.send(Event::Regions {
+            job: self.job,
+            key,
+            result,
+        });
+        made.map(|_| JobSummary {
+            outcome: Outcome::Completed,
+            totals: Totals::default(),
+            files: Vec::new(),
+        })
+    }
+
     fn scan(
         &self,
         driver: &mut dyn Driver,
         settings: &ScanSettings,
         output: OutputTarget,
         interactive: bool,
-        regions: bool,
+        regions: Option<Regions>,
     ) -> Result<JobSummary, TransferError> {
         let mut settings = settings.clone();
         let mut flags = 0;
-        if regions {
-            if self.find_regions(driver, &settings)? == 0 || self.cancel.is_cancelled() {
+        if let Some(regions) = regions {
+            let found = match regions {
+                Regions::Find => self.find_regions(driver, &settings)?,
+                Regions::Detected => {
+                    let made = detected_regions(driver)?;
+                    if made == 0 {
+                        return Err(open_error(
+                            "no photos were found on the preview: detect them on a cached preview of the flatbed first",
+                            StatusCode::INVALID_COMMAND,
+                        ));
+                    }
+                    made
+                }
+            };
+            if found == 0 || self.cancel.is_cancelled() {
                 let outcome = if self.cancel.is_cancelled() {
                     Outcome::Cancelled
                 } else {
@@ -633,6 +702,21 @@ impl ProgressState {
             None
         }
     }
+}
+
+/// How many region items the device's flatbed holds (made from an
+/// earlier preview).
+fn detected_regions(driver: &dyn Driver) -> Result<usize, TransferError> {
+    let root = driver
+        .items()
+        .map_err(|e| open_error(format!("cannot list the device's items: {e}"), e.code()))?;
+    Ok(root.find(FLATBED).map_or(0, |flatbed| {
+        flatbed
+            .children
+            .iter()
+            .filter(|c| c.flags.contains(crate::transfer::ItemFlags::GENERATED))
+            .count()
+    }))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

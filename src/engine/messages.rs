@@ -23,7 +23,9 @@ pub enum Command {
     },
     /// Finds the photos lying on the flatbed (a quick low-resolution
     /// preview and segmentation), makes each a region item, and scans them
-    /// in one pass: one straightened image per photo into `output`.
+    /// in one pass: one straightened image per photo into `output`. With
+    /// `detected`, the region items [`Command::DetectRegions`] made from a
+    /// cached preview are scanned as they are, without a new preview.
     ScanRegions {
         /// The job's id.
         job: JobId,
@@ -35,6 +37,10 @@ pub enum Command {
         output: OutputTarget,
         /// True when a person can answer device questions.
         interactive: bool,
+        /// Scan the region items already made on the device (by
+        /// [`Command::DetectRegions`]) instead of finding them anew; the job
+        /// fails when the device has none.
+        detected: bool,
     },
     /// Uploads files into a storage folder of a device.
     Upload {
@@ -123,11 +129,17 @@ pub enum Command {
         /// Filter settings to apply.
         settings: FilterSettings,
     },
-    /// Finds photos lying on a cached flatbed page. Answered by
-    /// [`Event::Regions`].
+    /// Finds photos lying on a cached flatbed preview of `device`, with no
+    /// device I/O for the image, and makes each a Generated child item of
+    /// the device's flatbed, in flatbed coordinates (replacing earlier
+    /// ones); a later [`Command::ScanRegions`] with `detected` scans them.
+    /// Runs as a job on the device's queue: answered by [`Event::Regions`],
+    /// then [`Event::JobFinished`].
     DetectRegions {
-        /// Echoed in the answer.
-        request: u64,
+        /// The job's id.
+        job: JobId,
+        /// The device the page was scanned on.
+        device: String,
         /// The cached flatbed page.
         key: PageKey,
     },
@@ -319,14 +331,16 @@ pub enum Event {
         /// The tile, or why there is none.
         result: Result<RenderedTile, String>,
     },
-    /// Photos found on a cached flatbed page.
+    /// Photos found on a cached flatbed page, each now a region item of
+    /// the device's flatbed.
     Regions {
-        /// The request this answers.
-        request: u64,
+        /// The [`Command::DetectRegions`] job this answers.
+        job: JobId,
         /// The page.
         key: PageKey,
-        /// The photos, or why none could be looked for.
-        result: Result<Vec<FoundRegion>, String>,
+        /// The photos and the items made for them (in the same order), or
+        /// why none could be looked for.
+        result: Result<Vec<(FoundRegion, Item)>, String>,
     },
     /// The message trace of a download (only with
     /// [`EngineConfig::keep_traces`]), right before [`Event::JobFinished`].
@@ -390,11 +404,10 @@ impl Event {
             | Event::PageDropped { job, .. }
             | Event::Uploaded { job, .. }
             | Event::Items { job, .. }
+            | Event::Regions { job, .. }
             | Event::Trace { job, .. }
             | Event::JobFinished { job, .. } => *job,
-            Event::PreviewRendered { key, .. }
-            | Event::TileRendered { key, .. }
-            | Event::Regions { key, .. } => key.job,
+            Event::PreviewRendered { key, .. } | Event::TileRendered { key, .. } => key.job,
             Event::DiscoveryStarted { .. }
             | Event::DeviceFound { .. }
             | Event::DiscoveryFinished { .. } => 0,

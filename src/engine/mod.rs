@@ -148,7 +148,12 @@ pub(crate) enum Work {
         settings: ScanSettings,
         output: OutputTarget,
         interactive: bool,
-        regions: bool,
+        /// A scan of the flatbed's photos, one image each.
+        regions: Option<Regions>,
+    },
+    /// Finds photos on a cached preview and makes them region items.
+    DetectRegions {
+        key: PageKey,
     },
     Upload {
         files: Vec<PathBuf>,
@@ -160,6 +165,15 @@ pub(crate) enum Work {
         overwrite: bool,
     },
     ListItems,
+}
+
+/// Where a scan of the flatbed's photos takes its region items from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Regions {
+    /// A quick preview scan and segmentation first.
+    Find,
+    /// The ones a [`Command::DetectRegions`] made on a cached preview.
+    Detected,
 }
 
 /// The front end's handle on a running engine. Dropping it stops the

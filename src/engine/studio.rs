@@ -84,10 +84,6 @@ pub(crate) enum StudioWork {
         quality: u8,
         output: OutputTarget,
     },
-    Regions {
-        request: u64,
-        key: PageKey,
-    },
     Forget {
         key: Option<PageKey>,
     },
@@ -166,20 +162,6 @@ pub(crate) fn run(
                 } => {
                     let result = export(&cache, &pages, &settings, format, quality, &output);
                     sink.send(Event::JobFinished { job, result });
-                }
-                StudioWork::Regions { request, key } => {
-                    let result = lock(&cache)
-                        .get(key)
-                        .map_err(|e| format!("cannot read the cached page: {e}"))
-                        .and_then(|found| {
-                            found.ok_or_else(|| format!("page {} is not cached", key.page))
-                        })
-                        .map(|(page, _)| regions_mm(&page));
-                    sink.send(Event::Regions {
-                        request,
-                        key,
-                        result,
-                    });
                 }
                 StudioWork::Forget { key } => {
                     if full
@@ -306,7 +288,8 @@ fn to_preview(page: Option<Page>, blank: bool, skew: Option<f64>, scale: u32) ->
     }
 }
 
-fn regions_mm(page: &Page) -> Vec<FoundRegion> {
+/// The photos on `page`, in millimetres from the page's top left corner.
+pub(crate) fn regions_mm(page: &Page) -> Vec<FoundRegion> {
     let mm_x = 25.4 / f64::from(page.header.dpi_x.max(1));
     let mm_y = 25.4 / f64::from(page.header.dpi_y.max(1));
     detect_regions(page)
