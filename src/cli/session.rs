@@ -7,6 +7,12 @@
 //! and valid and the job ends `Cancelled` by itself. A second one exits
 //! at once with status 130, after removing the temporary files of pages
 //! still being written.
+//!
+//! With `STREAMSCAN_CHECK_TRACES=1` in the environment (the test suite sets
+//! it on every run of the program) the engine keeps each transfer's trace
+//! and the session runs the message-order checker on it; a violation is
+//! printed and ends the process with status 70 (a bug in Streamscan, never
+//! the user's doing).
 
 use super::Exit;
 use crate::engine::{Command, Engine, EngineConfig, Event, JobId, JobSummary};
@@ -60,13 +66,23 @@ pub struct Session {
     interrupts: Receiver<()>,
     presses: u32,
     next_job: JobId,
+    /// Check every transfer's message order (`STREAMSCAN_CHECK_TRACES`).
+    check_traces: bool,
 }
+
+/// The variable that turns the message-order checker on.
+pub const CHECK_TRACES: &str = "STREAMSCAN_CHECK_TRACES";
+
+/// The exit status of a message-order violation.
+const VIOLATION: i32 = 70;
 
 impl Session {
     /// Starts the engine with the device no-data timeout `timeout`.
     pub fn start(timeout: Duration) -> Session {
         let interrupts = interrupts().unwrap_or_else(crossbeam_channel::never);
+        let check_traces = std::env::var_os(CHECK_TRACES).is_some_and(|v| v == "1");
         let config = EngineConfig {
+            keep_traces: check_traces,
             no_data_timeout: timeout,
             progress_interval: Duration::from_millis(200),
             // Nobody looks at the live preview here: keep it tiny.
@@ -80,6 +96,7 @@ impl Session {
             interrupts,
             presses: 0,
             next_job: 1,
+            check_traces,
         }
     }
 
@@ -109,6 +126,13 @@ impl Session {
                     let event = event.map_err(|_| SessionError::EngineGone)?;
                     if event.job() != job {
                         continue;
+                    }
+                    if let Event::Trace { trace, .. } = &event
+                        && self.check_traces
+                        && let Err(violation) = crate::transfer::check(trace)
+                    {
+                        eprintln!("streamscan: job {job} broke the message order: {violation}");
+                        std::process::exit(VIOLATION);
                     }
                     observe(Happening::Event(&event));
                     if let Event::JobFinished { result, .. } = event {

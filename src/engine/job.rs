@@ -272,6 +272,8 @@ impl Worker {
         let mut transfer = Transfer::new(&mut *driver, self.options()).with_observer(grab.clone());
         let outcome = transfer.download(FLATBED, 0, &preview, &mut sink);
         self.count_io(&transfer);
+        // The preview is a transfer like any other: its trace goes out too.
+        self.send_trace(&transfer);
         let outcome = outcome?;
         if outcome == Outcome::Cancelled {
             return Ok(0);
@@ -530,9 +532,9 @@ impl Worker {
             });
             Flow::Continue
         };
-        let stored = transfer
-            .upload(&item.full_name, &mut source, size, &mut on_message)
-            .map_err(|e| e.message)?;
+        let stored = transfer.upload(&item.full_name, &mut source, size, &mut on_message);
+        self.send_trace(&transfer);
+        let stored = stored.map_err(|e| e.message)?;
         Ok((item, stored))
     }
 }
