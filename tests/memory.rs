@@ -7,8 +7,8 @@
 //! jobs only; it holds a single test function, so nothing else allocates
 //! while a job is measured. Run with `--nocapture` to see the figures.
 //! Its jobs keep no trace (a trace grows with every band, the very growth
-//! this test rules out), so they skip the message-order checker; the same
-//! kind of jobs goes through it in `tests/engine.rs`.
+//! this test rules out); the transfer layer's live message-order checker
+//! still runs on them, and a broken rule fails the test.
 #![allow(unsafe_code)] // `GlobalAlloc` can only be implemented with `unsafe`.
 
 mod support;
@@ -153,6 +153,10 @@ fn measured_scan(
             .events()
             .recv_timeout(Duration::from_secs(600))
             .expect("the engine keeps sending events until the job finishes");
+        // The live checker runs on these jobs too, keeping no trace.
+        if let Event::ContractBroken { rule, .. } = &event {
+            panic!("the {pages}-page job broke the message order: {rule}");
+        }
         if let Event::JobFinished {
             job: finished,
             result,

@@ -35,6 +35,10 @@ impl StreamscanApp {
     }
 
     pub(super) fn apply(&mut self, ctx: &egui::Context, event: Event) {
+        if let Event::ContractBroken { job, rule } = &event {
+            // The engine's live checker: a bug in Streamscan.
+            self.trace_violations.push(format!("job {job}: {rule}"));
+        }
         if let Event::Trace { job, trace } = &event {
             // Only with `EngineConfig::keep_traces` (tests): every job's
             // messages go through the shared order checker.

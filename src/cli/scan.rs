@@ -359,6 +359,7 @@ fn observe(
         | Event::DeviceFound { .. }
         | Event::DiscoveryFinished { .. }
         | Event::Trace { .. }
+        | Event::ContractBroken { .. }
         | Event::PreviewRendered { .. }
         | Event::TileRendered { .. }
         | Event::Regions { .. }

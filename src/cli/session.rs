@@ -8,11 +8,12 @@
 //! at once with status 130, after removing the temporary files of pages
 //! still being written.
 //!
-//! With `STREAMSCAN_CHECK_TRACES=1` in the environment (the test suite sets
-//! it on every run of the program) the engine keeps each transfer's trace
-//! and the session runs the message-order checker on it; a violation is
-//! printed and ends the process with status 70 (a bug in Streamscan, never
-//! the user's doing).
+//! The engine checks every transfer's message order as it runs; a broken
+//! rule (a bug in Streamscan, never the user's doing) is printed. With
+//! `STREAMSCAN_CHECK_TRACES=1` in the environment (the test suite sets it
+//! on every run of the program) the engine also keeps each transfer's
+//! trace, the session checks it once more, and a violation ends the
+//! process with status 70.
 
 use super::Exit;
 use crate::engine::{Command, Engine, EngineConfig, Event, JobId, JobSummary};
@@ -127,12 +128,18 @@ impl Session {
                     if event.job() != job {
                         continue;
                     }
-                    if let Event::Trace { trace, .. } = &event
-                        && self.check_traces
-                        && let Err(violation) = crate::transfer::check(trace)
-                    {
-                        eprintln!("streamscan: job {job} broke the message order: {violation}");
-                        std::process::exit(VIOLATION);
+                    let broken = match &event {
+                        Event::ContractBroken { rule, .. } => Some(rule.clone()),
+                        Event::Trace { trace, .. } if self.check_traces => {
+                            crate::transfer::check(trace).err().map(|v| v.to_string())
+                        }
+                        _ => None,
+                    };
+                    if let Some(rule) = broken {
+                        eprintln!("streamscan: internal error: job {job} broke the message order: {rule}");
+                        if self.check_traces {
+                            std::process::exit(VIOLATION);
+                        }
                     }
                     observe(Happening::Event(&event));
                     if let Event::JobFinished { result, .. } = event {

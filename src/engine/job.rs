@@ -212,7 +212,15 @@ impl Worker {
         });
     }
 
+    /// Reports a broken message order (always) and the trace (when
+    /// traces are kept) of `transfer`'s last download or upload.
     fn send_trace(&self, transfer: &Transfer<'_>) {
+        if let Some(violation) = transfer.violation() {
+            self.sink.send(Event::ContractBroken {
+                job: self.job,
+                rule: violation.to_string(),
+            });
+        }
         if self.config.keep_traces {
             self.sink.send(Event::Trace {
                 job: self.job,

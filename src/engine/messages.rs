@@ -342,6 +342,16 @@ pub enum Event {
         /// why none could be looked for.
         result: Result<Vec<(FoundRegion, Item)>, String>,
     },
+    /// A transfer of this job broke the contract's message order, as the
+    /// live checker saw it (a bug in Streamscan, never the user's doing).
+    /// Sent whether or not traces are kept, right before
+    /// [`Event::JobFinished`].
+    ContractBroken {
+        /// The job.
+        job: JobId,
+        /// The broken rule and where.
+        rule: String,
+    },
     /// The message trace of a download (only with
     /// [`EngineConfig::keep_traces`]), right before [`Event::JobFinished`].
     Trace {
@@ -405,6 +415,7 @@ impl Event {
             | Event::Uploaded { job, .. }
             | Event::Items { job, .. }
             | Event::Regions { job, .. }
+            | Event::ContractBroken { job, .. }
             | Event::Trace { job, .. }
             | Event::JobFinished { job, .. } => *job,
             Event::PreviewRendered { key, .. } | Event::TileRendered { key, .. } => key.job,

@@ -2,9 +2,11 @@
 //! contract's message order.
 //!
 //! The transfer layer records every stream request, message, device status
-//! and destination event of a job into a [`Trace`]. [`check`] verifies the
-//! rules of `wia-transfers.md` on it; every test of every back end runs it
-//! over its jobs, so a back end cannot break the order unnoticed.
+//! and destination operation of a job into a [`Trace`], and runs an
+//! [`OrderChecker`] live over the same events (also when it keeps no
+//! trace). [`check`] verifies the rules of `wia-transfers.md` on a recorded
+//! trace; every test of every back end runs it over its jobs, so a back
+//! end cannot break the order unnoticed.
 
 use super::callback::{Flow, Side, StatusAnswer, TransferMessage};
 use super::codes::{MessageKind, StatusCode};
@@ -76,6 +78,30 @@ pub enum TraceEvent {
     /// A multipage stream without a completed page was discarded (no
     /// END_OF_STREAM).
     StreamDiscarded,
+    /// What the application's destination saw: recorded where the layer
+    /// hands it the bytes, so the checker verifies what really happened
+    /// to the stream.
+    Destination(DestinationOp),
+}
+
+/// One operation on the open stream's destination, as it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DestinationOp {
+    /// Bytes were written; the destination is now `len` bytes long.
+    /// (Consecutive writes are recorded as one.)
+    Wrote {
+        /// Its length after the writes.
+        len: u64,
+    },
+    /// It was cut (or extended) to `len` bytes.
+    Truncated {
+        /// Its new length.
+        len: u64,
+    },
+    /// `complete` succeeded: the stream is permanent.
+    Completed,
+    /// `discard` was called: nothing of the stream stays.
+    Discarded,
 }
 
 /// Everything that happened in one transfer.
@@ -180,10 +206,63 @@ enum StreamState {
     Open { page: u32 },
 }
 
-struct Checker<'t> {
-    trace: &'t Trace,
+/// What the checker saw happen at the destination of the open stream.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    /// The destination's length.
+    len: u64,
+    /// Where the page in progress began (0 for a stream per page; the
+    /// length at NEW_PAGE in a multipage stream).
+    page_start: u64,
+    /// The page in progress was rewound or abandoned and its bytes must be
+    /// cut off the destination before anything else is written.
+    must_cut: Option<u32>,
+    /// `complete` was called on it.
+    completed: bool,
+    /// `discard` was called on it.
+    discarded: bool,
+}
+
+/// The contract's message-order checker, fed one event at a time: the
+/// transfer layer runs one live on every transfer (so a job that keeps no
+/// trace is checked too), and [`check`] runs one over a recorded
+/// [`Trace`]. The first violation is kept; later events are ignored.
+///
+/// Rules (`wia-transfers.md`), checked against what the application's
+/// callback and destination actually saw, not against the layer's own
+/// account of what it did:
+///
+/// - END_OF_TRANSFER exactly once, and last;
+/// - at most one stream open; END_OF_STREAM only for an open stream whose
+///   destination was completed (never for a page only partly written or
+///   abandoned), once; every opened stream ends completed or abandoned, an
+///   abandoned per-page stream with its destination discarded;
+/// - delivered page numbers 1, 2, 3 ... without gaps (skipped pages use no
+///   number); a multipage stream asks once and has NEW_PAGE before every
+///   page, the first included;
+/// - STATUS percent in -1..=100, naming the page in progress, and its
+///   bytes what the stream's destination holds (so they restart at 0 with
+///   every stream, and go back only when the destination was cut);
+/// - a rewound (or, in a multipage stream, abandoned) page is really cut
+///   off its destination, back to where it began, before anything more is
+///   written; nothing before that point is cut;
+/// - after a Cancel answer (or `cancel()`): no stream request, STATUS or
+///   NEW_PAGE; only completions, abandonment and END_OF_TRANSFER;
+/// - a handled error status is followed by CLEAR before anything else; a
+///   "please wait" status (warming up, calibrating) is cleared before the
+///   next message or stream request, and before a different one.
+#[derive(Debug, Clone)]
+pub struct OrderChecker {
+    multipage: bool,
+    upload: bool,
     at: usize,
+    failure: Option<Violation>,
+    ended: bool,
     stream: StreamState,
+    seen: Seen,
+    /// A per-page stream was abandoned and its destination not (yet) seen
+    /// discarded.
+    undiscarded: Option<u32>,
     /// Per-page: pages that got their END_OF_STREAM.
     delivered: u32,
     /// Multipage: the page announced by the last NEW_PAGE, if still open.
@@ -193,11 +272,80 @@ struct Checker<'t> {
     eos_seen: bool,
     cancelled: bool,
     last_bytes: Option<u64>,
-    rewound: bool,
     needs_clear: bool,
+    /// The "please wait" status in force (not yet cleared).
+    waiting: Option<StatusCode>,
 }
 
-impl Checker<'_> {
+impl OrderChecker {
+    /// A checker for a download (`multipage`: one stream for all pages)
+    /// or an upload.
+    pub fn new(multipage: bool, upload: bool) -> OrderChecker {
+        OrderChecker {
+            multipage,
+            upload,
+            at: 0,
+            failure: None,
+            ended: false,
+            stream: StreamState::None,
+            seen: Seen::default(),
+            undiscarded: None,
+            delivered: 0,
+            open_page: None,
+            multipage_requests: 0,
+            multipage_pages: 0,
+            eos_seen: false,
+            cancelled: false,
+            last_bytes: None,
+            needs_clear: false,
+            waiting: None,
+        }
+    }
+
+    /// Checks the next event; the first violation is returned again for
+    /// every later event.
+    pub fn observe(&mut self, event: &TraceEvent) -> Result<(), Violation> {
+        if let Some(failure) = &self.failure {
+            return Err(failure.clone());
+        }
+        let result = self.event(event);
+        if let Err(violation) = &result {
+            self.failure = Some(violation.clone());
+        }
+        self.at += 1;
+        result
+    }
+
+    /// Checks that the transfer ended as it must; call after the last
+    /// event.
+    pub fn finish(&mut self) -> Result<(), Violation> {
+        if let Some(failure) = &self.failure {
+            return Err(failure.clone());
+        }
+        let result = if !self.ended {
+            self.fail("END_OF_TRANSFER is missing")
+        } else if let StreamState::Open { page } = self.stream {
+            self.fail(format!(
+                "the stream of page {page} was neither completed nor abandoned"
+            ))
+        } else if let Some(page) = self.undiscarded {
+            self.fail(format!(
+                "the stream of abandoned page {page} was never discarded"
+            ))
+        } else {
+            Ok(())
+        };
+        if let Err(violation) = &result {
+            self.failure = Some(violation.clone());
+        }
+        result
+    }
+
+    /// The first violation seen, if any.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.failure.as_ref()
+    }
+
     fn fail<T>(&self, rule: impl Into<String>) -> Result<T, Violation> {
         Err(Violation {
             at: self.at,
@@ -205,47 +353,28 @@ impl Checker<'_> {
         })
     }
 
-    fn run(mut self) -> Result<(), Violation> {
-        let events = &self.trace.events;
-        let eot: Vec<usize> = events
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| matches!(e, TraceEvent::Message { message, .. } if message.kind == MessageKind::EndOfTransfer))
-            .map(|(i, _)| i)
-            .collect();
-        match eot.as_slice() {
-            [only] if *only + 1 == events.len() => {}
-            [] => return self.fail("END_OF_TRANSFER is missing"),
-            [only] => {
-                self.at = *only;
-                return self.fail("END_OF_TRANSFER is not the last event");
-            }
-            [_, second, ..] => {
-                self.at = *second;
-                return self.fail("END_OF_TRANSFER sent more than once");
-            }
-        }
-        for (i, event) in events.iter().enumerate() {
-            self.at = i;
-            self.event(event)?;
-        }
-        if let StreamState::Open { page } = self.stream {
-            return self.fail(format!(
-                "the stream of page {page} was neither completed nor abandoned"
-            ));
-        }
-        Ok(())
-    }
-
     fn event(&mut self, event: &TraceEvent) -> Result<(), Violation> {
+        if self.ended {
+            return match event {
+                TraceEvent::Message { message, .. }
+                    if message.kind == MessageKind::EndOfTransfer =>
+                {
+                    self.fail("END_OF_TRANSFER sent more than once")
+                }
+                _ => self.fail("END_OF_TRANSFER is not the last event"),
+            };
+        }
         match event {
             TraceEvent::CancelRequested => {
                 self.cancelled = true;
                 Ok(())
             }
             TraceEvent::StreamDiscarded => {
-                if !self.trace.multipage {
+                if !self.multipage {
                     return self.fail("a per-page stream is discarded by abandoning its page");
+                }
+                if self.seen.completed {
+                    return self.fail("a multipage stream was discarded after it was completed");
                 }
                 self.open_page = None;
                 self.stream = StreamState::None;
@@ -259,44 +388,36 @@ impl Checker<'_> {
                 }
                 Ok(())
             }
-            TraceEvent::DeviceStatus { code, answer, .. } => {
-                if *code == StatusCode::CLEAR {
-                    self.needs_clear = false;
-                } else if self.needs_clear {
-                    return self.fail("a handled error must be followed by CLEAR");
-                } else if code.is_error() && *answer == StatusAnswer::Handled {
-                    self.needs_clear = true;
-                }
-                if *answer == StatusAnswer::Cancel {
-                    self.cancelled = true;
-                }
-                Ok(())
-            }
+            TraceEvent::DeviceStatus { code, answer, .. } => self.device_status(*code, *answer),
             TraceEvent::PageRewound { page } => {
                 if self.needs_clear {
                     return self.fail("a page was rewound before CLEAR was sent");
                 }
-                let open = match self.stream {
-                    StreamState::Open { page: p } if !self.trace.multipage => p == *page,
-                    StreamState::Open { .. } => self.open_page == Some(*page),
-                    StreamState::None => false,
-                };
-                if !open {
+                if !self.in_progress(*page) {
                     return self.fail(format!("page {page} rewound while not in progress"));
                 }
-                self.rewound = true;
+                self.must_cut(*page);
                 Ok(())
             }
             TraceEvent::PageAbandoned { page } | TraceEvent::PageDropped { page } => {
-                if self.trace.multipage {
+                if self.multipage {
                     if self.open_page != Some(*page) {
                         return self.fail(format!("page {page} abandoned while not in progress"));
                     }
                     self.open_page = None;
+                    self.must_cut(*page);
                 } else {
                     match self.stream {
                         StreamState::Open { page: p } if p == *page => {
-                            self.stream = StreamState::None
+                            if self.seen.completed {
+                                return self.fail(format!(
+                                    "page {page} abandoned after its destination was completed"
+                                ));
+                            }
+                            self.stream = StreamState::None;
+                            if !self.seen.discarded {
+                                self.undiscarded = Some(*page);
+                            }
                         }
                         _ => {
                             return self
@@ -306,17 +427,142 @@ impl Checker<'_> {
                 }
                 Ok(())
             }
+            TraceEvent::Destination(op) => self.destination(*op),
         }
+    }
+
+    fn in_progress(&self, page: u32) -> bool {
+        match self.stream {
+            StreamState::Open { page: p } if !self.multipage => p == page,
+            StreamState::Open { .. } => self.open_page == Some(page),
+            StreamState::None => false,
+        }
+    }
+
+    /// The bytes of `page` must leave the destination (unless none came).
+    fn must_cut(&mut self, page: u32) {
+        if self.seen.len > self.seen.page_start {
+            self.seen.must_cut = Some(page);
+        }
+    }
+
+    fn destination(&mut self, op: DestinationOp) -> Result<(), Violation> {
+        if self.upload {
+            return self.fail("an upload has no destination stream");
+        }
+        if self.seen.discarded {
+            return self.fail("a destination was used after it was discarded");
+        }
+        match op {
+            DestinationOp::Wrote { len } => {
+                if matches!(self.stream, StreamState::None) && self.undiscarded.is_none() {
+                    return self.fail("bytes written with no stream open");
+                }
+                if self.seen.completed {
+                    return self.fail("bytes written to a destination after it was completed");
+                }
+                if let Some(page) = self.seen.must_cut {
+                    return self.fail(format!(
+                        "page {page} was rewound or abandoned, but its bytes were not cut off the stream before more were written"
+                    ));
+                }
+                if len < self.seen.len {
+                    return self.fail("a write made the destination shorter");
+                }
+                self.seen.len = len;
+            }
+            DestinationOp::Truncated { len } => {
+                if self.seen.completed {
+                    return self.fail("a destination was cut after it was completed");
+                }
+                if len < self.seen.page_start {
+                    return self.fail(format!(
+                        "the stream was cut to {len} bytes, into the pages completed before (they end at {})",
+                        self.seen.page_start
+                    ));
+                }
+                if len <= self.seen.page_start {
+                    self.seen.must_cut = None;
+                }
+                self.seen.len = len;
+            }
+            DestinationOp::Completed => {
+                if let Some(page) = self.seen.must_cut {
+                    return self.fail(format!(
+                        "the stream was completed with the bytes of abandoned page {page} in it"
+                    ));
+                }
+                self.seen.completed = true;
+            }
+            DestinationOp::Discarded => {
+                if self.seen.completed {
+                    return self.fail("a destination was discarded after it was completed");
+                }
+                self.seen.discarded = true;
+                self.undiscarded = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn device_status(&mut self, code: StatusCode, answer: StatusAnswer) -> Result<(), Violation> {
+        if code == StatusCode::CLEAR {
+            self.needs_clear = false;
+            self.waiting = None;
+        } else if self.needs_clear {
+            return self.fail("a handled error must be followed by CLEAR");
+        } else if code.is_error() {
+            if let Some(waiting) = self.waiting {
+                return self.fail(format!(
+                    "{} came while {} was not cleared",
+                    code.name(),
+                    waiting.name()
+                ));
+            }
+            if answer == StatusAnswer::Handled {
+                self.needs_clear = true;
+            }
+        } else if !matches!(answer, StatusAnswer::Cancel | StatusAnswer::Fail(_)) {
+            match self.waiting {
+                Some(waiting) if waiting != code => {
+                    return self.fail(format!(
+                        "{} came while {} was not cleared",
+                        code.name(),
+                        waiting.name()
+                    ));
+                }
+                _ => self.waiting = Some(code),
+            }
+        }
+        if answer == StatusAnswer::Cancel {
+            self.cancelled = true;
+        }
+        Ok(())
+    }
+
+    fn uncleared(&self, what: &str) -> Result<(), Violation> {
+        if self.needs_clear {
+            return self.fail(format!(
+                "a handled error must be followed by CLEAR before {what}"
+            ));
+        }
+        if let Some(waiting) = self.waiting {
+            return self.fail(format!("{} was not cleared before {what}", waiting.name()));
+        }
+        Ok(())
     }
 
     fn stream_request(&mut self, page: u32, reply: StreamReply) -> Result<(), Violation> {
         if self.cancelled {
             return self.fail("a stream was requested after the job was cancelled");
         }
-        if self.needs_clear {
-            return self.fail("a handled error must be followed by CLEAR");
+        self.uncleared("the next stream request")?;
+        if let Some(page) = self.undiscarded {
+            return self.fail(format!(
+                "the stream of abandoned page {page} was not discarded before the next request"
+            ));
         }
-        if self.trace.multipage {
+        if self.multipage {
             self.multipage_requests += 1;
             if self.multipage_requests > 1 {
                 return self.fail("a multipage job asked for more than one stream");
@@ -337,6 +583,7 @@ impl Checker<'_> {
         match reply {
             StreamReply::Stream => {
                 self.stream = StreamState::Open { page };
+                self.seen = Seen::default();
                 self.last_bytes = None;
             }
             StreamReply::Skip => {}
@@ -360,18 +607,25 @@ impl Checker<'_> {
                 self.last_bytes = Some(m.bytes);
                 Ok(())
             }
-            MessageKind::EndOfTransfer => Ok(()),
+            MessageKind::EndOfTransfer => {
+                self.ended = true;
+                Ok(())
+            }
             other => self.fail(format!("{} in an upload", other.name())),
         }
     }
 
     fn message(&mut self, m: &TransferMessage) -> Result<(), Violation> {
-        if m.kind != MessageKind::EndOfTransfer && self.needs_clear {
-            return self.fail("a handled error must be followed by CLEAR");
+        if self.needs_clear {
+            return self.fail(format!(
+                "a handled error must be followed by CLEAR before {}",
+                m.kind.name()
+            ));
         }
-        if self.trace.upload {
+        if self.upload {
             return self.upload_message(m);
         }
+        self.uncleared(m.kind.name())?;
         match m.kind {
             MessageKind::Status => {
                 if self.cancelled {
@@ -384,7 +638,7 @@ impl Checker<'_> {
                     StreamState::Open { page } => page,
                     StreamState::None => return self.fail("STATUS without an open stream"),
                 };
-                let expected = if self.trace.multipage {
+                let expected = if self.multipage {
                     self.open_page
                 } else {
                     Some(page)
@@ -395,21 +649,22 @@ impl Checker<'_> {
                         m.page, expected
                     ));
                 }
-                if let Some(last) = self.last_bytes
-                    && m.bytes < last
-                    && !self.rewound
-                {
+                if let Some(page) = self.seen.must_cut {
                     return self.fail(format!(
-                        "STATUS bytes went back from {last} to {} without a rewind",
-                        m.bytes
+                        "STATUS of page {page} while its rewound bytes are still in the stream"
                     ));
                 }
-                self.rewound = false;
+                if m.bytes != self.seen.len {
+                    return self.fail(format!(
+                        "STATUS says {} bytes, but the stream's destination holds {}",
+                        m.bytes, self.seen.len
+                    ));
+                }
                 self.last_bytes = Some(m.bytes);
                 Ok(())
             }
             MessageKind::NewPage => {
-                if !self.trace.multipage {
+                if !self.multipage {
                     return self.fail("NEW_PAGE in a job with one stream per page");
                 }
                 if self.cancelled {
@@ -417,6 +672,11 @@ impl Checker<'_> {
                 }
                 if !matches!(self.stream, StreamState::Open { .. }) {
                     return self.fail("NEW_PAGE without an open stream");
+                }
+                if let Some(page) = self.seen.must_cut {
+                    return self.fail(format!(
+                        "NEW_PAGE while the bytes of abandoned page {page} are still in the stream"
+                    ));
                 }
                 if let Some(open) = self.open_page.take() {
                     // The previous page completed.
@@ -429,6 +689,7 @@ impl Checker<'_> {
                     ));
                 }
                 self.open_page = Some(m.page);
+                self.seen.page_start = self.seen.len;
                 Ok(())
             }
             MessageKind::EndOfStream => {
@@ -438,7 +699,19 @@ impl Checker<'_> {
                         return self.fail("END_OF_STREAM for a stream that is not open");
                     }
                 };
-                if self.trace.multipage {
+                if !self.seen.completed {
+                    return self.fail(format!(
+                        "END_OF_STREAM for page {} whose destination was never completed",
+                        m.page
+                    ));
+                }
+                if m.bytes != self.seen.len {
+                    return self.fail(format!(
+                        "END_OF_STREAM says {} bytes, but the destination holds {}",
+                        m.bytes, self.seen.len
+                    ));
+                }
+                if self.multipage {
                     if self.eos_seen {
                         return self.fail("END_OF_STREAM twice for one multipage stream");
                     }
@@ -461,7 +734,15 @@ impl Checker<'_> {
                 self.stream = StreamState::None;
                 Ok(())
             }
-            MessageKind::EndOfTransfer => Ok(()),
+            MessageKind::EndOfTransfer => {
+                if let Some(page) = self.undiscarded {
+                    return self.fail(format!(
+                        "the stream of abandoned page {page} was not discarded by the end"
+                    ));
+                }
+                self.ended = true;
+                Ok(())
+            }
             MessageKind::DeviceStatus => {
                 self.fail("DEVICE_STATUS must go to the handler chain, not the callback")
             }
@@ -469,36 +750,14 @@ impl Checker<'_> {
     }
 }
 
-/// Checks a trace against the contract's message-order rules:
-///
-/// - END_OF_TRANSFER exactly once, and last;
-/// - at most one stream open; END_OF_STREAM only for an open stream, once,
-///   never for an abandoned page; every opened stream ends completed or
-///   abandoned;
-/// - delivered page numbers 1, 2, 3 ... without gaps (skipped pages use no
-///   number); a multipage stream asks once and has NEW_PAGE before every
-///   page, the first included;
-/// - STATUS percent in -1..=100, naming the page in progress, bytes never
-///   going back except right after a rewind;
-/// - after a Cancel answer (or `cancel()`): no stream request, STATUS or
-///   NEW_PAGE; only completions, abandonment and END_OF_TRANSFER;
-/// - a handled error status is followed by CLEAR before anything else.
+/// Checks a recorded trace against the contract's message-order rules
+/// (listed at [`OrderChecker`]).
 pub fn check(trace: &Trace) -> Result<(), Violation> {
-    Checker {
-        trace,
-        at: 0,
-        stream: StreamState::None,
-        delivered: 0,
-        open_page: None,
-        multipage_requests: 0,
-        multipage_pages: 0,
-        eos_seen: false,
-        cancelled: false,
-        last_bytes: None,
-        rewound: false,
-        needs_clear: false,
+    let mut checker = OrderChecker::new(trace.multipage, trace.upload);
+    for event in &trace.events {
+        checker.observe(event)?;
     }
-    .run()
+    checker.finish()
 }
 
 #[cfg(test)]
@@ -528,132 +787,304 @@ mod tests {
         }
     }
 
-    fn good_two_pages() -> Trace {
+    fn status(code: StatusCode, answer: StatusAnswer) -> TraceEvent {
+        TraceEvent::DeviceStatus {
+            code,
+            percent: None,
+            answer,
+        }
+    }
+
+    fn wrote(len: u64) -> TraceEvent {
+        TraceEvent::Destination(DestinationOp::Wrote { len })
+    }
+
+    fn cut(len: u64) -> TraceEvent {
+        TraceEvent::Destination(DestinationOp::Truncated { len })
+    }
+
+    const COMPLETED: TraceEvent = TraceEvent::Destination(DestinationOp::Completed);
+    const DISCARDED: TraceEvent = TraceEvent::Destination(DestinationOp::Discarded);
+
+    fn per_page(events: Vec<TraceEvent>) -> Trace {
         Trace {
             multipage: false,
             upload: false,
-            events: vec![
-                request(1, StreamReply::Stream),
-                msg(MessageKind::Status, 1, 50, 10),
-                msg(MessageKind::Status, 1, 100, 20),
-                msg(MessageKind::EndOfStream, 1, 100, 20),
-                request(2, StreamReply::Stream),
-                msg(MessageKind::Status, 2, 100, 5),
-                msg(MessageKind::EndOfStream, 2, 100, 5),
-                msg(MessageKind::EndOfTransfer, 0, 100, 0),
-            ],
+            events,
+        }
+    }
+
+    fn multipage(events: Vec<TraceEvent>) -> Trace {
+        Trace {
+            multipage: true,
+            upload: false,
+            events,
+        }
+    }
+
+    /// Two pages, one stream each, as the layer records them.
+    fn good_two_pages() -> Trace {
+        per_page(vec![
+            request(1, StreamReply::Stream),
+            wrote(10),
+            msg(MessageKind::Status, 1, 50, 10),
+            wrote(20),
+            msg(MessageKind::Status, 1, 100, 20),
+            COMPLETED,
+            msg(MessageKind::EndOfStream, 1, 100, 20),
+            request(2, StreamReply::Stream),
+            wrote(5),
+            msg(MessageKind::Status, 2, 100, 5),
+            COMPLETED,
+            msg(MessageKind::EndOfStream, 2, 100, 5),
+            msg(MessageKind::EndOfTransfer, 0, 100, 0),
+        ])
+    }
+
+    /// Two pages in one document, the second jammed, retried and
+    /// rewound; warming up first.
+    fn good_document() -> Trace {
+        multipage(vec![
+            status(StatusCode::WARMING_UP, StatusAnswer::NotHandled),
+            status(StatusCode::WARMING_UP, StatusAnswer::NotHandled),
+            status(StatusCode::CLEAR, StatusAnswer::NotHandled),
+            request(1, StreamReply::Stream),
+            msg(MessageKind::NewPage, 1, 0, 0),
+            wrote(10),
+            msg(MessageKind::Status, 1, 100, 10),
+            msg(MessageKind::NewPage, 2, 0, 10),
+            wrote(15),
+            msg(MessageKind::Status, 2, 50, 15),
+            status(StatusCode::PAPER_JAM, StatusAnswer::Handled),
+            status(StatusCode::CLEAR, StatusAnswer::NotHandled),
+            TraceEvent::PageRewound { page: 2 },
+            cut(10),
+            wrote(12),
+            msg(MessageKind::Status, 2, 50, 12),
+            wrote(30),
+            msg(MessageKind::Status, 2, 100, 30),
+            COMPLETED,
+            msg(MessageKind::EndOfStream, 2, 100, 30),
+            msg(MessageKind::EndOfTransfer, 0, 100, 0),
+        ])
+    }
+
+    /// `trace` with `edit` applied must break a rule whose text contains
+    /// `rule`.
+    fn rejects(name: &str, mut trace: Trace, edit: impl FnOnce(&mut Vec<TraceEvent>), rule: &str) {
+        edit(&mut trace.events);
+        match check(&trace) {
+            Ok(()) => panic!("{name}: the checker accepted {:#?}", trace.events),
+            Err(v) => assert!(
+                v.rule.contains(rule),
+                "{name}: broke {v} instead of `{rule}`"
+            ),
         }
     }
 
     #[test]
-    fn accepts_a_correct_trace() {
+    fn accepts_correct_traces() {
         assert_eq!(check(&good_two_pages()), Ok(()));
+        assert_eq!(check(&good_document()), Ok(()));
+        assert_eq!(good_document().delivered_pages().len(), 2);
     }
 
     #[test]
-    fn rejects_missing_or_repeated_end_of_transfer() {
-        let mut t = good_two_pages();
-        t.events.pop();
-        assert!(check(&t).is_err());
-        let mut t = good_two_pages();
-        t.events.push(msg(MessageKind::EndOfTransfer, 0, 100, 0));
-        assert!(check(&t).is_err());
-    }
-
-    #[test]
-    fn rejects_a_second_stream_while_one_is_open() {
-        let mut t = good_two_pages();
-        t.events.remove(3);
-        assert!(check(&t).is_err());
-    }
-
-    #[test]
-    fn rejects_end_of_stream_after_abandon() {
-        let t = Trace {
-            multipage: false,
-            upload: false,
-            events: vec![
+    fn rejects_each_broken_rule() {
+        use MessageKind::*;
+        let two = good_two_pages;
+        let doc = good_document;
+        rejects(
+            "no EOT",
+            two(),
+            |e| drop(e.pop()),
+            "END_OF_TRANSFER is missing",
+        );
+        rejects(
+            "two EOTs",
+            two(),
+            |e| e.push(msg(EndOfTransfer, 0, 100, 0)),
+            "more than once",
+        );
+        rejects(
+            "EOT not last",
+            two(),
+            |e| e.push(request(3, StreamReply::Stream)),
+            "not the last",
+        );
+        rejects(
+            "second stream open",
+            two(),
+            |e| drop(e.remove(6)),
+            "still open",
+        );
+        rejects(
+            "gap in page numbers",
+            two(),
+            |e| e[7] = request(3, StreamReply::Stream),
+            "no gaps",
+        );
+        rejects(
+            "bytes not what the destination holds",
+            two(),
+            |e| e[2] = msg(Status, 1, 50, 9),
+            "destination holds",
+        );
+        rejects(
+            "bytes not restarting at 0 per stream",
+            two(),
+            |e| {
+                e.remove(8);
+                e[8] = msg(Status, 2, 100, 25);
+            },
+            "destination holds 0",
+        );
+        rejects(
+            "END_OF_STREAM for a half-written page",
+            two(),
+            |e| drop(e.remove(5)),
+            "never completed",
+        );
+        rejects(
+            "written after completion",
+            two(),
+            |e| e.insert(6, wrote(30)),
+            "after it was completed",
+        );
+        rejects(
+            "STATUS after cancel",
+            two(),
+            |e| {
+                e[2] = TraceEvent::Message {
+                    message: TransferMessage {
+                        kind: Status,
+                        item: "Feeder".into(),
+                        page: 1,
+                        side: Side::Front,
+                        percent: 50,
+                        bytes: 10,
+                    },
+                    answer: Flow::Cancel,
+                }
+            },
+            "cancelled",
+        );
+        rejects(
+            "percent out of range",
+            two(),
+            |e| e[2] = msg(Status, 1, 101, 10),
+            "out of -1..=100",
+        );
+        rejects(
+            "END_OF_STREAM after abandon",
+            per_page(vec![
                 request(1, StreamReply::Stream),
+                wrote(4),
+                DISCARDED,
                 TraceEvent::PageAbandoned { page: 1 },
-                msg(MessageKind::EndOfStream, 1, 100, 0),
-                msg(MessageKind::EndOfTransfer, 0, 100, 0),
-            ],
-        };
-        assert!(check(&t).is_err());
-    }
-
-    #[test]
-    fn rejects_gaps_in_page_numbers() {
-        let mut t = good_two_pages();
-        t.events[4] = request(3, StreamReply::Stream);
-        assert!(check(&t).is_err());
-    }
-
-    #[test]
-    fn rejects_status_after_cancel_and_bytes_going_back() {
-        let mut t = good_two_pages();
-        t.events[1] = TraceEvent::Message {
-            message: TransferMessage {
-                kind: MessageKind::Status,
-                item: "Feeder".into(),
-                page: 1,
-                side: Side::Front,
-                percent: 50,
-                bytes: 10,
-            },
-            answer: Flow::Cancel,
-        };
-        assert!(check(&t).is_err());
-        let mut t = good_two_pages();
-        t.events[2] = msg(MessageKind::Status, 1, 100, 5);
-        assert!(check(&t).is_err());
-    }
-
-    #[test]
-    fn multipage_needs_new_page_before_every_page() {
-        let t = Trace {
-            multipage: true,
-            upload: false,
-            events: vec![
+                msg(EndOfStream, 1, 100, 0),
+                msg(EndOfTransfer, 0, 100, 0),
+            ]),
+            |_| {},
+            "not open",
+        );
+        rejects(
+            "abandoned stream never discarded",
+            per_page(vec![
                 request(1, StreamReply::Stream),
-                msg(MessageKind::NewPage, 1, 0, 0),
-                msg(MessageKind::Status, 1, 100, 10),
-                msg(MessageKind::NewPage, 2, 0, 10),
-                msg(MessageKind::Status, 2, 100, 20),
-                msg(MessageKind::EndOfStream, 2, 100, 20),
-                msg(MessageKind::EndOfTransfer, 0, 100, 0),
-            ],
-        };
-        assert_eq!(check(&t), Ok(()));
-        assert_eq!(t.delivered_pages().len(), 2);
-        let mut bad = t.clone();
-        bad.events.remove(3);
-        assert!(check(&bad).is_err());
+                wrote(4),
+                TraceEvent::PageAbandoned { page: 1 },
+                msg(EndOfTransfer, 0, 100, 0),
+            ]),
+            |_| {},
+            "not discarded",
+        );
+        rejects(
+            "rewound page not cut off",
+            doc(),
+            |e| drop(e.remove(13)),
+            "not cut off",
+        );
+        rejects(
+            "rewind cut into the completed page",
+            doc(),
+            |e| e[13] = cut(8),
+            "into the pages completed",
+        );
+        rejects(
+            "bytes going back without a cut",
+            doc(),
+            |e| {
+                e.remove(14);
+                e.remove(13);
+                e[13] = msg(Status, 2, 50, 12);
+            },
+            "rewound bytes are still in the stream",
+        );
+        rejects(
+            "handled error without CLEAR",
+            doc(),
+            |e| drop(e.remove(11)),
+            "CLEAR",
+        );
+        rejects(
+            "please-wait never cleared",
+            doc(),
+            |e| drop(e.remove(2)),
+            "WARMING_UP was not cleared",
+        );
+        rejects(
+            "a different please-wait without CLEAR",
+            doc(),
+            |e| e[1] = status(StatusCode::CALIBRATING, StatusAnswer::NotHandled),
+            "was not cleared",
+        );
+        rejects(
+            "NEW_PAGE missing",
+            doc(),
+            |e| drop(e.remove(7)),
+            "names page 2",
+        );
+        rejects(
+            "NEW_PAGE per page stream",
+            two(),
+            |e| e.insert(1, msg(NewPage, 1, 0, 0)),
+            "NEW_PAGE in a job with one stream per page",
+        );
+        rejects(
+            "document completed with an abandoned page in it",
+            doc(),
+            |e| {
+                e.truncate(10);
+                e.push(TraceEvent::PageAbandoned { page: 2 });
+                e.push(COMPLETED);
+                e.push(msg(EndOfStream, 1, 100, 15));
+                e.push(msg(EndOfTransfer, 0, 100, 0));
+            },
+            "abandoned page 2",
+        );
+        rejects(
+            "DEVICE_STATUS to the callback",
+            two(),
+            |e| e.insert(2, msg(DeviceStatus, 1, 0, 10)),
+            "handler chain",
+        );
     }
 
     #[test]
-    fn handled_error_needs_clear() {
-        let mut t = good_two_pages();
-        t.events.insert(
-            2,
-            TraceEvent::DeviceStatus {
-                code: StatusCode::PAPER_JAM,
-                percent: None,
-                answer: StatusAnswer::Handled,
-            },
-        );
-        t.events.insert(3, TraceEvent::PageRewound { page: 1 });
-        assert!(check(&t).is_err());
-        t.events.insert(
-            3,
-            TraceEvent::DeviceStatus {
-                code: StatusCode::CLEAR,
-                percent: None,
-                answer: StatusAnswer::NotHandled,
-            },
-        );
-        // After the rewind the bytes may restart below the earlier count.
-        t.events[5] = msg(MessageKind::Status, 1, 100, 3);
-        assert_eq!(check(&t), Ok(()));
+    fn the_live_checker_keeps_its_first_violation() {
+        let mut trace = good_two_pages();
+        trace.events[2] = msg(MessageKind::Status, 1, 50, 9);
+        let mut checker = OrderChecker::new(false, false);
+        let results: Vec<bool> = trace
+            .events
+            .iter()
+            .map(|e| checker.observe(e).is_ok())
+            .collect();
+        assert_eq!(&results[..3], &[true, true, false]);
+        assert!(results[3..].iter().all(|ok| !ok));
+        let first = checker.violation().cloned().expect("a violation");
+        assert_eq!(first.at, 2);
+        assert_eq!(checker.finish(), Err(first));
     }
 }

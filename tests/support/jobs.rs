@@ -102,6 +102,12 @@ pub fn run(
     let trace = transfer.trace().clone();
     let totals = transfer.totals();
     check_trace(&format!("the download of {item}"), &trace);
+    // The layer's live checker saw the same events and agrees.
+    assert_eq!(
+        transfer.violation(),
+        None,
+        "the live checker disagrees with the recorded trace"
+    );
     Run {
         result,
         trace,
@@ -226,6 +232,9 @@ impl EngineHarness {
             Ok(event) => {
                 if let Event::Trace { job, trace } = &event {
                     check_trace(&format!("job {job}"), trace);
+                }
+                if let Event::ContractBroken { job, rule } = &event {
+                    panic!("job {job} broke the message order (live checker): {rule}");
                 }
                 self.log.push(event.clone());
                 event

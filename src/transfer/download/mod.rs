@@ -9,9 +9,11 @@
 //! interrupted, enforces the no-data timeout while the job waits on the
 //! device, and records everything in a [`Trace`].
 
+mod record;
 mod session;
 mod streams;
 
+use record::Recorder;
 use session::{PageState, Session};
 use streams::{Counted, ObserverTap, PassThrough, UploadReader};
 
@@ -30,7 +32,7 @@ use crate::transfer::driver::{
 };
 use crate::transfer::item::Item;
 use crate::transfer::settings::ScanSettings;
-use crate::transfer::trace::{StreamReply, Trace, TraceEvent};
+use crate::transfer::trace::{DestinationOp, StreamReply, Trace, TraceEvent, Violation};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -165,9 +167,8 @@ pub struct Transfer<'a> {
     options: TransferOptions,
     app_handler: Option<&'a mut dyn StatusHandler>,
     observer: Option<Arc<dyn PageObserver>>,
-    trace: Trace,
-    /// False: downloads record no trace (see [`Transfer::without_trace`]).
-    record_trace: bool,
+    /// The trace and the live message-order checker.
+    recorder: Recorder,
     totals: Totals,
     io: DeviceIo,
 }
@@ -180,8 +181,7 @@ impl<'a> Transfer<'a> {
             options,
             app_handler: None,
             observer: None,
-            trace: Trace::default(),
-            record_trace: true,
+            recorder: Recorder::new(true),
             io: DeviceIo::default(),
             totals: Totals::default(),
         }
@@ -201,10 +201,18 @@ impl<'a> Transfer<'a> {
 
     /// Records no trace of downloads, for long-running jobs: the trace
     /// keeps every message (a STATUS per band), so it grows with the page
-    /// count. [`Transfer::trace`] then shows no download events.
+    /// count. [`Transfer::trace`] then shows no download events; the
+    /// message-order checker still runs ([`Transfer::violation`]).
     pub fn without_trace(mut self) -> Transfer<'a> {
-        self.record_trace = false;
+        self.recorder.keep = false;
         self
+    }
+
+    /// The first rule of the contract's message order that the last
+    /// download or upload broke, as the live checker saw it (kept trace or
+    /// not). `None` for a transfer that kept the contract.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.recorder.violation()
     }
 
     /// The device's item tree, or why it could not be read.
@@ -220,7 +228,7 @@ impl<'a> Transfer<'a> {
 
     /// The recorded trace of the last download or upload.
     pub fn trace(&self) -> &Trace {
-        &self.trace
+        &self.recorder.trace
     }
 
     /// Page counts of the last download.
@@ -248,7 +256,7 @@ impl<'a> Transfer<'a> {
         settings: &ScanSettings,
         callback: &mut dyn TransferCallback,
     ) -> Result<Outcome, TransferError> {
-        self.trace = Trace::default();
+        self.recorder.begin(false, false);
         self.totals = Totals::default();
         let root = match self.device_items() {
             Ok(root) => root,
@@ -314,7 +322,7 @@ impl<'a> Transfer<'a> {
         // Folders get one stream per child; a multipage setting applies to
         // a single source only.
         let multipage = settings.multipage && !children && settings.format.is_multipage();
-        self.trace.multipage = multipage;
+        self.recorder.begin(multipage, false);
         let driver_handler = self.driver.status_handler();
         let clock = self.options.clock.clone();
         let mut session = Session {
@@ -327,8 +335,7 @@ impl<'a> Transfer<'a> {
             observer: self.observer.clone(),
             options: &self.options,
             settings,
-            trace: &mut self.trace,
-            record: self.record_trace,
+            recorder: &mut self.recorder,
             totals: Totals::default(),
             io: DeviceIo::default(),
             multipage,
@@ -339,7 +346,7 @@ impl<'a> Transfer<'a> {
             aborted: false,
             failure: None,
             last_activity: clock.now(),
-            pending_clear: false,
+            pending_clear: None,
         };
         let mut result: Result<AcquireEnd, DriverError> = Ok(AcquireEnd::Done);
         for request in &requests {
@@ -357,6 +364,7 @@ impl<'a> Transfer<'a> {
         let outcome = session.finish(result);
         self.totals = session.totals;
         self.io = session.io;
+        self.recorder.finish();
         outcome
     }
 
@@ -375,9 +383,9 @@ impl<'a> Transfer<'a> {
             bytes: 0,
         };
         let answer = callback.message(&message);
-        self.trace
-            .events
-            .push(TraceEvent::Message { message, answer });
+        self.recorder
+            .record(TraceEvent::Message { message, answer });
+        self.recorder.finish();
         Err(error)
     }
 
@@ -445,11 +453,7 @@ impl<'a> Transfer<'a> {
         size: Option<u64>,
         on_message: &mut dyn FnMut(&TransferMessage) -> Flow,
     ) -> Result<u64, TransferError> {
-        self.trace = Trace {
-            multipage: false,
-            upload: true,
-            events: Vec::new(),
-        };
+        self.recorder.begin(false, true);
         let target = self.device_items().and_then(|root| {
             root.find(item).cloned().ok_or_else(|| {
                 TransferError::new(
@@ -469,7 +473,7 @@ impl<'a> Transfer<'a> {
                     item: target.name.clone(),
                     cancel: self.options.cancel.clone(),
                     on_message: &mut *on_message,
-                    trace: &mut self.trace,
+                    recorder: &mut self.recorder,
                     io_error: None,
                 };
                 let stored = self.driver.upload(&target, &mut reader);
@@ -502,9 +506,9 @@ impl<'a> Transfer<'a> {
             bytes: 0,
         };
         let answer = on_message(&message);
-        self.trace
-            .events
-            .push(TraceEvent::Message { message, answer });
+        self.recorder
+            .record(TraceEvent::Message { message, answer });
+        self.recorder.finish();
         result
     }
 }

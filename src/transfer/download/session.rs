@@ -3,6 +3,7 @@
 //! encoded bodies into the filter and encoder, the status-handler chain,
 //! page ends and the job's end.
 
+use super::record::Recorder;
 use super::streams::OpenStream;
 use super::*;
 use crate::transfer::decode::{BodyDecoder, DecodeLimits, Decoded};
@@ -58,9 +59,8 @@ pub(super) struct Session<'s> {
     pub(super) observer: Option<Arc<dyn PageObserver>>,
     pub(super) options: &'s TransferOptions,
     pub(super) settings: &'s ScanSettings,
-    pub(super) trace: &'s mut Trace,
-    /// False: events are not kept in `trace`.
-    pub(super) record: bool,
+    /// The trace and the live checker.
+    pub(super) recorder: &'s mut Recorder,
     pub(super) totals: Totals,
     pub(super) io: DeviceIo,
     pub(super) multipage: bool,
@@ -73,15 +73,16 @@ pub(super) struct Session<'s> {
     pub(super) aborted: bool,
     pub(super) failure: Option<TransferError>,
     pub(super) last_activity: Duration,
-    pub(super) pending_clear: bool,
+    /// The "please wait" status the application was shown and that still
+    /// needs its CLEAR (before the next message or stream, or a different
+    /// status).
+    pub(super) pending_clear: Option<StatusCode>,
 }
 
 impl Session<'_> {
-    /// Adds `event` to the trace, when the trace is kept.
+    /// Records `event` (checked live; kept when the trace is kept).
     pub(super) fn record(&mut self, event: TraceEvent) {
-        if self.record {
-            self.trace.events.push(event);
-        }
+        self.recorder.record(event);
     }
 
     pub(super) fn activity(&mut self) {
@@ -211,8 +212,7 @@ impl Session<'_> {
     }
 
     pub(super) fn clear_if_pending(&mut self) {
-        if self.pending_clear {
-            self.pending_clear = false;
+        if self.pending_clear.take().is_some() {
             self.send_clear();
         }
     }
@@ -239,6 +239,7 @@ impl Session<'_> {
             pos: 0,
             len: 0,
             shared: bytes.clone(),
+            log: self.recorder.log(),
         });
         let options = EncodeOptions {
             quality: self.settings.quality,
@@ -305,8 +306,13 @@ impl Session<'_> {
             side,
             ..
         } = stream;
-        encoder.finish()?;
-        Box::new(encoder).into_destination().complete()?;
+        let finished = encoder.finish();
+        let mut dest = Box::new(encoder).into_destination();
+        if let Err(e) = finished.and_then(|()| dest.complete()) {
+            // Not made permanent: nothing of it may stay.
+            dest.discard();
+            return Err(e);
+        }
         self.clear_if_pending();
         self.send_message(TransferMessage {
             kind: MessageKind::EndOfStream,
@@ -522,7 +528,8 @@ impl Session<'_> {
         } else {
             self.flush_completed();
         }
-        self.pending_clear = false;
+        // A "please wait" still shown is cleared before the job ends.
+        self.clear_if_pending();
         self.send_message(TransferMessage {
             kind: MessageKind::EndOfTransfer,
             item: String::new(),
@@ -938,6 +945,11 @@ impl AcquireSink for Session<'_> {
             return StatusOutcome::Cancel;
         }
         self.activity();
+        // The same status again (a rising percent) keeps its "please
+        // wait"; any other one replaces it, so the first is cleared.
+        if self.pending_clear.is_some_and(|shown| shown != code) {
+            self.clear_if_pending();
+        }
         let status = self.status_for(code, percent);
         let answer = self.run_chain(&status);
         self.record(TraceEvent::DeviceStatus {
@@ -952,11 +964,11 @@ impl AcquireSink for Session<'_> {
             }
             StatusAnswer::Fail(code) => StatusOutcome::Fail(code),
             _ if !code.is_error() => {
-                self.pending_clear = true;
+                self.pending_clear = Some(code);
                 StatusOutcome::Continue
             }
             StatusAnswer::Handled => {
-                self.pending_clear = false;
+                self.pending_clear = None;
                 self.send_clear();
                 let rewind = match &mut self.page {
                     PageState::Active(p) if p.data.started() => {

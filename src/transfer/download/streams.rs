@@ -3,6 +3,7 @@
 //! destination that publishes a stream's length, the pass-through encoder
 //! for a stored file's own bytes, and the observer tap behind the filter.
 
+use super::record::{DestinationLog, Recorder};
 use super::*;
 /// The application's upload source as the driver reads it.
 pub(super) struct UploadReader<'r> {
@@ -12,7 +13,7 @@ pub(super) struct UploadReader<'r> {
     pub(super) item: String,
     pub(super) cancel: CancelToken,
     pub(super) on_message: &'r mut dyn FnMut(&TransferMessage) -> Flow,
-    pub(super) trace: &'r mut Trace,
+    pub(super) recorder: &'r mut Recorder,
     pub(super) io_error: Option<io::Error>,
 }
 
@@ -52,9 +53,8 @@ impl UploadSource for UploadReader<'_> {
             bytes: self.read,
         };
         let answer = (self.on_message)(&message);
-        self.trace
-            .events
-            .push(TraceEvent::Message { message, answer });
+        self.recorder
+            .record(TraceEvent::Message { message, answer });
         if answer == Flow::Cancel {
             self.cancel.cancel();
         }
@@ -66,12 +66,15 @@ impl UploadSource for UploadReader<'_> {
     }
 }
 
-/// A destination wrapper that publishes the stream's length.
+/// The application's destination as the layer writes it: publishes the
+/// stream's length (for STATUS) and notes every operation for the trace
+/// and the checker, so they see what the destination really got.
 pub(super) struct Counted {
     pub(super) inner: Box<dyn Destination>,
     pub(super) pos: u64,
     pub(super) len: u64,
     pub(super) shared: Arc<AtomicU64>,
+    pub(super) log: DestinationLog,
 }
 
 impl Write for Counted {
@@ -81,6 +84,9 @@ impl Write for Counted {
         if self.pos > self.len {
             self.len = self.pos;
             self.shared.store(self.len, Ordering::Relaxed);
+        }
+        if n > 0 {
+            self.log.note(DestinationOp::Wrote { len: self.len });
         }
         Ok(n)
     }
@@ -101,13 +107,17 @@ impl Destination for Counted {
         self.inner.set_len(len)?;
         self.len = len;
         self.shared.store(len, Ordering::Relaxed);
+        self.log.note(DestinationOp::Truncated { len });
         Ok(())
     }
     fn complete(&mut self) -> io::Result<()> {
-        self.inner.complete()
+        self.inner.complete()?;
+        self.log.note(DestinationOp::Completed);
+        Ok(())
     }
     fn discard(&mut self) {
-        self.inner.discard()
+        self.inner.discard();
+        self.log.note(DestinationOp::Discarded);
     }
     fn describe(&self) -> String {
         self.inner.describe()
