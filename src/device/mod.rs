@@ -10,6 +10,7 @@
 //! discovery. [`sim`], the built-in virtual scanner, is the first entry of
 //! [`Registry::builtin`] and so far the only one.
 
+pub mod escl;
 pub mod registry;
 pub mod sim;
 
