@@ -1,6 +1,7 @@
 //! Replays the seed corpora of the fuzz targets (`decode_body` in
-//! `fuzz/corpus/decode_body/`, `http_response` in `fuzz/corpus/http_response/`)
-//! through the same library functions, so CI checks them without libFuzzer.
+//! `fuzz/corpus/decode_body/`, `http_response` in `fuzz/corpus/http_response/`,
+//! `escl_xml` in `fuzz/corpus/escl_xml/`) through the same library functions,
+//! so CI checks them without libFuzzer.
 
 use std::path::Path;
 
@@ -38,4 +39,9 @@ fn http_response_corpus_replays_without_panic() {
         10,
         streamscan::device::escl::http::fuzz_one,
     );
+}
+
+#[test]
+fn escl_xml_corpus_replays_without_panic() {
+    replay("escl_xml", 30, streamscan::device::escl::xml::fuzz_one);
 }

@@ -8,8 +8,8 @@
 //! the same shape for all: the protocol core (sans-IO), the transport (the
 //! only code touching sockets, USB or a child process), the driver, and
 //! discovery. [`sim`], the built-in virtual scanner, is the first entry of
-//! [`Registry::builtin`] and so far the only one; [`escl`] is being built
-//! and is not registered yet.
+//! [`Registry::builtin`] and so far the only one; [`escl`] has its
+//! HTTP framing, XML documents and discovery and is not registered yet.
 
 pub mod escl;
 pub mod registry;
