@@ -109,6 +109,9 @@ impl Destination for Counted {
     fn discard(&mut self) {
         self.inner.discard()
     }
+    fn checkpoint(&mut self, pages: u32) -> io::Result<()> {
+        self.inner.checkpoint(pages)
+    }
     fn describe(&self) -> String {
         self.inner.describe()
     }
