@@ -5,12 +5,18 @@
 //! a channel fed by the Ctrl+C handler. The first Ctrl+C cancels the job
 //! through the engine (`Command::Cancel`), so completed pages are kept
 //! and valid and the job ends `Cancelled` by itself. A second one exits
-//! at once with status 130, after removing the temporary files of pages
-//! still being written.
+//! at once with status 130, after settling the temporary files still
+//! being written: a document is cut back to its last complete page and
+//! kept, a page in progress is removed.
+//!
+//! With the environment variable `STREAMSCAN_CHECK_TRACES` set (the
+//! tests set it), every job's message trace is kept and run through the
+//! contract's order checker (`transfer::check`); the verdict goes to
+//! stderr, and a violation fails the program.
 
 use super::Exit;
 use crate::engine::{Command, Engine, EngineConfig, Event, JobId, JobSummary};
-use crate::output::file::remove_temporaries;
+use crate::output::file::{Settled, settle_temporaries};
 use crate::transfer::TransferError;
 use crossbeam_channel::{Receiver, bounded, select};
 use std::sync::{Arc, OnceLock};
@@ -23,13 +29,18 @@ pub enum Happening<'a> {
     /// An event that was still queued when the second Ctrl+C came: count
     /// it (a page it reports done is on disk), but report nothing more.
     Late(&'a Event),
-    /// The user pressed Ctrl+C; `again` is true for the second time, after
-    /// which the process exits.
-    Interrupt {
-        /// This is the second Ctrl+C.
-        again: bool,
+    /// The user pressed Ctrl+C the first time: the job is being cancelled.
+    Interrupt,
+    /// The user pressed Ctrl+C again: the process exits right after this,
+    /// and `kept` are the documents its temporary files became.
+    Exiting {
+        /// The documents cut back to their last complete page and kept.
+        kept: &'a [Settled],
     },
 }
+
+/// The environment variable that turns on the trace check.
+pub const CHECK_TRACES: &str = "STREAMSCAN_CHECK_TRACES";
 
 /// The Ctrl+C channel, set up once per process (the handler is global).
 static INTERRUPTS: OnceLock<Option<Receiver<()>>> = OnceLock::new();
@@ -60,11 +71,14 @@ pub struct Session {
     interrupts: Receiver<()>,
     presses: u32,
     next_job: JobId,
+    /// Run every job's trace through the order checker.
+    check_traces: bool,
 }
 
 impl Session {
     /// Starts the engine with the device no-data timeout `timeout`.
     pub fn start(timeout: Duration) -> Session {
+        let check_traces = std::env::var_os(CHECK_TRACES).is_some();
         let interrupts = interrupts().unwrap_or_else(crossbeam_channel::never);
         let config = EngineConfig {
             no_data_timeout: timeout,
@@ -73,6 +87,7 @@ impl Session {
             preview_width: 32,
             // Nor re-filters pages afterwards: no preview cache.
             cache_pages: 0,
+            keep_traces: check_traces,
             ..EngineConfig::default()
         };
         Session {
@@ -80,6 +95,7 @@ impl Session {
             interrupts,
             presses: 0,
             next_job: 1,
+            check_traces,
         }
     }
 
@@ -110,6 +126,9 @@ impl Session {
                     if event.job() != job {
                         continue;
                     }
+                    if let Event::Trace { trace, .. } = &event {
+                        self.check(job, trace);
+                    }
                     observe(Happening::Event(&event));
                     if let Event::JobFinished { result, .. } = event {
                         return Ok(result);
@@ -117,19 +136,40 @@ impl Session {
                 }
                 recv(self.interrupts) -> _ => {
                     self.presses += 1;
-                    let again = self.presses > 1;
-                    if again {
-                        for event in events.try_iter().filter(|e| e.job() == job) {
-                            observe(Happening::Late(&event));
-                        }
+                    if self.presses == 1 {
+                        observe(Happening::Interrupt);
+                        self.engine.send(Command::Cancel { job });
+                        continue;
                     }
-                    observe(Happening::Interrupt { again });
-                    if again {
-                        remove_temporaries();
-                        std::process::exit(Exit::Cancelled.code());
+                    // From here on the job's writers fail, so the events
+                    // still queued are all there will be.
+                    let kept = settle_temporaries();
+                    for event in events.try_iter().filter(|e| e.job() == job) {
+                        observe(Happening::Late(&event));
                     }
-                    self.engine.send(Command::Cancel { job });
+                    observe(Happening::Exiting { kept: &kept });
+                    std::process::exit(Exit::Cancelled.code());
                 }
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Runs `trace` of `job` through the order checker and says how it
+    /// went; a violation ends the program (only with [`CHECK_TRACES`]).
+    fn check(&self, job: JobId, trace: &crate::transfer::Trace) {
+        if !self.check_traces {
+            return;
+        }
+        match crate::transfer::check(trace) {
+            Ok(()) => eprintln!(
+                "message order checked: job {job}, {} events",
+                trace.events.len()
+            ),
+            Err(violation) => {
+                eprintln!("error: job {job} broke the message order: {violation}");
+                std::process::exit(Exit::Failure.code());
             }
         }
     }

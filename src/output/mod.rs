@@ -14,6 +14,7 @@ pub mod bmp;
 mod common;
 pub mod file;
 pub mod jpeg;
+pub mod leftover;
 pub mod naming;
 pub mod pdf;
 pub mod png;
