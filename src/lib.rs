@@ -20,7 +20,7 @@
 //! - [`filter`]: the image-processing filter that wraps every download
 //!   stream (identity for now).
 //! - [`output`]: encoders (PNG, JPEG, TIFF, BMP, PNM, multipage TIFF and
-//!   PDF) and file destinations.
+//!   PDF), file destinations, and reading back what a stopped scan left.
 //! - [`raster`]: page headers and bands, shared by all.
 //! - [`clock`]: injectable time and cancellation.
 //!
@@ -30,7 +30,12 @@
 //! written to a temporary file and given its final name only when complete
 //! (END_OF_STREAM); an abandoned page (cancel, device fault, full disk) is
 //! discarded, and a multipage document is finalised with the pages
-//! completed before it. Device conditions (jam, cover open, empty feeder)
+//! completed before it. A multipage document is valid after every page
+//! (an incremental PDF update, a linked TIFF IFD) and synced to the disk
+//! before the page is reported done, so a full disk cuts it back to its
+//! last complete page, and a crash leaves a temporary file that opens with
+//! the completed pages; such leftovers are never removed on their own
+//! ([`output::leftover`], `streamscan recover`). Device conditions (jam, cover open, empty feeder)
 //! travel the handler chain first, so a person can fix them and retry the
 //! interrupted page; unhandled they end the job with the WIA code, the page
 //! and the count of pages kept. A cancelled job ends `Outcome::Cancelled`,

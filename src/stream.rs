@@ -39,7 +39,8 @@ impl Side {
 /// the page is complete the layer calls [`Destination::complete`] and then
 /// sends END_OF_STREAM; when the page is abandoned (cancel, fault, blank page
 /// dropped) it calls [`Destination::discard`] instead and sends no
-/// END_OF_STREAM.
+/// END_OF_STREAM. A multipage document marks each completed page with
+/// [`Destination::checkpoint`] on the way.
 pub trait Destination: Write + Seek + Send {
     /// Truncates or extends the stream to `len` bytes.
     fn set_len(&mut self, len: u64) -> io::Result<()>;
@@ -50,6 +51,20 @@ pub trait Destination: Write + Seek + Send {
 
     /// The stream's content is abandoned: remove every trace of it.
     fn discard(&mut self);
+
+    /// The stream now holds a valid document of `pages` complete pages,
+    /// from its start to its current end: make that durable (flushed and
+    /// synced to the disk) before the page is reported done.
+    ///
+    /// A multipage document encoder calls this after every page it
+    /// completes, so that a crash, a kill or a program that must exit at
+    /// once leaves a document of the pages completed so far; what comes
+    /// after the last checkpoint is a page in progress, to be cut off. The
+    /// default flushes only (memory streams have no disk to sync).
+    fn checkpoint(&mut self, pages: u32) -> io::Result<()> {
+        let _ = pages;
+        self.flush()
+    }
 
     /// Where the stream ended up (a path), for reports.
     fn describe(&self) -> String {
@@ -204,9 +219,15 @@ impl Default for EncodeOptions {
 /// bottom) or `write_encoded` chunks, then `end_page` (the page is complete
 /// and fully written to the stream) or `abandon_page` (the stream is put
 /// back exactly as it was before the page began). After the last page:
-/// `finish` (a multipage document writes its trailer; with zero pages it
-/// still produces a valid, empty-of-pages result or reports an error).
+/// `finish` (with zero pages it reports an error).
 /// A single-page encoder takes exactly one page.
+///
+/// A multipage document is valid after every `end_page`: the page's
+/// objects and the document's structure that reaches them are written
+/// then, and the stream is [checkpointed](Destination::checkpoint) before
+/// `end_page` returns. So `abandon_page`, a crash or a full disk only ever
+/// cut the stream back to its last complete page, and `finish` has
+/// nothing left to write.
 pub trait PageEncoder: Send {
     /// Starts a page of raw rows described by `header` (height may be
     /// unknown: then the encoder patches its header at `end_page`).

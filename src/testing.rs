@@ -16,6 +16,8 @@ struct Shared {
     cursor: Cursor<Vec<u8>>,
     completed: bool,
     discarded: bool,
+    /// (length, pages) at every checkpoint.
+    checkpoints: Vec<(u64, u32)>,
 }
 
 /// A memory destination shared between the encoder and the test.
@@ -34,6 +36,11 @@ impl SharedDest {
     pub(crate) fn ends(&self) -> (bool, bool) {
         let inner = self.inner.lock().expect("lock");
         (inner.completed, inner.discarded)
+    }
+
+    /// The stream's length and page count at every checkpoint so far.
+    pub(crate) fn checkpoints(&self) -> Vec<(u64, u32)> {
+        self.inner.lock().expect("lock").checkpoints.clone()
     }
 }
 
@@ -72,9 +79,18 @@ impl Destination for SharedDest {
         inner.discarded = true;
         inner.cursor = Cursor::new(Vec::new());
     }
+    fn checkpoint(&mut self, pages: u32) -> io::Result<()> {
+        let mut inner = self.inner.lock().expect("lock");
+        let len = inner.cursor.get_ref().len() as u64;
+        inner.checkpoints.push((len, pages));
+        Ok(())
+    }
 }
 
-/// A destination that fails every write once `limit` bytes are stored.
+/// A disk that holds `limit` bytes: a write that would go past them stores
+/// what fits and reports it (a short write, as a file system does), and
+/// the next write fails with [`io::ErrorKind::StorageFull`]. Cutting the
+/// stream shorter frees the space again.
 pub(crate) struct FullDisk {
     pub(crate) inner: SharedDest,
     pub(crate) limit: u64,
@@ -83,10 +99,12 @@ pub(crate) struct FullDisk {
 impl Write for FullDisk {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let pos = self.inner.stream_position()?;
-        if pos + buf.len() as u64 > self.limit {
+        let room = self.limit.saturating_sub(pos);
+        if room == 0 && !buf.is_empty() {
             return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
         }
-        self.inner.write(buf)
+        let fits = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        self.inner.write(&buf[..fits])
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -108,6 +126,9 @@ impl Destination for FullDisk {
     }
     fn discard(&mut self) {
         self.inner.discard();
+    }
+    fn checkpoint(&mut self, pages: u32) -> io::Result<()> {
+        self.inner.checkpoint(pages)
     }
 }
 

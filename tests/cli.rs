@@ -6,13 +6,14 @@
 mod support;
 
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-use support::{CliRun, json_lines, program, run_cli, sim_id, tool};
+use support::{CliRun, json_lines, pdf_page_count, program, run_cli, sim_id, tiff_images, tool};
 
 /// The longest a test waits for the program to print something.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -85,67 +86,205 @@ fn assert_no_temporaries(dir: &Path) {
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }
 
+/// The pages of a PDF that `qpdf --check` finds sound and `pdfinfo` opens
+/// (whatever its name).
+fn pdf_pages_in(path: &Path) -> usize {
+    let check = tool("qpdf", &[OsStr::new("--check"), path.as_os_str()]);
+    assert!(
+        check.status.success(),
+        "qpdf --check {}: {}{}",
+        path.display(),
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    pdf_page_count(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The pages of a TIFF, every one decoded by the `tiff` crate.
+fn tiff_pages_in(path: &Path) -> usize {
+    let bytes = fs::read(path).expect("read the TIFF");
+    tiff_images(&bytes)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .len()
+}
+
+/// Asserts that the program ran its job's trace through the message-order
+/// checker (`support::program` asks it to) and found it in order.
+fn assert_trace_checked(stderr: &str) {
+    assert!(
+        stderr.contains("message order checked: job"),
+        "no trace check in {stderr}"
+    );
+}
+
+/// The temporary files below `dir`.
+fn temporaries(dir: &Path) -> Vec<String> {
+    files_below(dir)
+        .into_iter()
+        .filter(|name| name.contains(".part-"))
+        .collect()
+}
+
 /// Decodes an image file and returns its size.
 fn decode(path: &Path) -> (u32, u32) {
     let image = image::open(path).unwrap_or_else(|e| panic!("{} decodes: {e}", path.display()));
     (image.width(), image.height())
 }
 
-/// Sends SIGINT, as Ctrl+C in a terminal would.
-fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill -INT failed");
+/// A line the running program printed.
+enum Said {
+    Out(String),
+    Err(String),
 }
 
-/// Reads a child's stdout lines on a thread, so a test can wait with a
-/// time limit.
-fn line_reader(child: &mut Child) -> mpsc::Receiver<String> {
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
+/// The program running in the background, its stdout and stderr read line
+/// by line on threads, so that a test waits for what it prints (with a
+/// watchdog, never a fixed sleep).
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<Said>,
+    /// The stdout lines (`--events json`) seen so far.
+    events: Vec<Value>,
+    /// The stderr lines seen so far.
+    stderr: Vec<String>,
+}
+
+impl Running {
+    /// Starts `command` with stdout and stderr piped.
+    fn start(mut command: Command) -> Running {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the program starts");
+        let (tx, lines) = mpsc::channel();
+        let out = child.stdout.take().expect("stdout is piped");
+        let err = child.stderr.take().expect("stderr is piped");
+        let out_tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if out_tx.send(Said::Out(line)).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(Said::Err(line)).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            events: Vec::new(),
+            stderr: Vec::new(),
+        }
+    }
+
+    /// Takes the next line; `None` once both streams are closed.
+    fn next_line(&mut self, waiting_for: &str) -> Option<()> {
+        match self.lines.recv_timeout(PATIENCE) {
+            Ok(Said::Out(line)) => {
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                self.events.push(value);
+                Some(())
+            }
+            Ok(Said::Err(line)) => {
+                self.stderr.push(line);
+                Some(())
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => None,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                "nothing printed for {} s while waiting for {waiting_for}; events {:#?}, stderr {:#?}",
+                PATIENCE.as_secs(),
+                self.events,
+                self.stderr
+            ),
+        }
+    }
+
+    /// Waits until an event line satisfies `wanted`.
+    fn wait_for_event(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) {
+        let mut seen = 0;
+        loop {
+            if self.events[seen..].iter().any(&wanted) {
+                return;
+            }
+            seen = self.events.len();
+            if self.next_line(what).is_none() {
+                panic!(
+                    "the program ended before {what}; events {:#?}, stderr {:#?}",
+                    self.events, self.stderr
+                );
             }
         }
-    });
-    rx
-}
+    }
 
-/// Collects lines until `wanted` matches one (which is included).
-fn read_until(lines: &mpsc::Receiver<String>, wanted: impl Fn(&Value) -> bool) -> Vec<String> {
-    let mut seen = Vec::new();
-    loop {
-        let line = lines
-            .recv_timeout(PATIENCE)
-            .unwrap_or_else(|e| panic!("no matching event ({e}); saw {seen:#?}"));
-        let value: Value = serde_json::from_str(&line).expect("a JSON line");
-        seen.push(line);
-        if wanted(&value) {
-            return seen;
+    /// Waits until page `page` is reported done.
+    fn wait_for_page_done(&mut self, page: u64) {
+        self.wait_for_event(&format!("page {page} done"), |e| {
+            e["event"] == "page" && e["state"] == "done" && e["page"] == page
+        });
+    }
+
+    /// Waits until a stderr line contains `needle`.
+    fn wait_for_stderr(&mut self, needle: &str) {
+        let mut seen = 0;
+        loop {
+            if self.stderr[seen..].iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            seen = self.stderr.len();
+            if self.next_line(needle).is_none() {
+                panic!(
+                    "the program ended before saying {needle:?}: {:#?}",
+                    self.stderr
+                );
+            }
         }
     }
+
+    /// Sends SIGINT, as Ctrl+C in a terminal would.
+    fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -INT failed");
+    }
+
+    /// Kills the program with SIGKILL (no chance to clean up) and waits
+    /// for it.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("the program ends");
+    }
+
+    /// Reads everything until the program exits; returns its exit status,
+    /// its events and its stderr.
+    fn finish(mut self) -> (i32, Vec<Value>, String) {
+        while self.next_line("the program's end").is_some() {}
+        let status = self.child.wait().expect("the program ends");
+        let events = std::mem::take(&mut self.events);
+        let stderr = self.stderr.join("\n");
+        assert!(!stderr.contains("broke the message order"), "{stderr}");
+        (status.code().unwrap_or(-1), events, stderr)
+    }
 }
 
-/// Waits for the child to exit; returns its status code and stderr.
-fn finish(
-    mut child: Child,
-    lines: &mpsc::Receiver<String>,
-    seen: &mut Vec<String>,
-) -> (i32, String) {
-    while let Ok(line) = lines.recv_timeout(PATIENCE) {
-        seen.push(line);
+impl Drop for Running {
+    /// A test that failed half way leaves no frozen program behind.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
-    let status = child.wait().expect("the program ends");
-    let mut stderr = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        std::io::Read::read_to_string(&mut err, &mut stderr).expect("stderr");
-    }
-    (status.code().unwrap_or(-1), stderr)
 }
 
 // ---------------------------------------------------------------- basics
@@ -719,32 +858,26 @@ fn a_tiff_path_is_one_multipage_document_in_duplex() {
 fn ctrl_c_cancels_keeps_completed_pages_and_exits_130() {
     let fx = Fixture::new();
     let device = sim_id("pages=5,speed=60", &fx.storage());
-    let mut child = fx
-        .command(&[
-            "scan",
-            "--device",
-            &device,
-            "--source",
-            "feeder",
-            "--dpi",
-            "75",
-            "-o",
-            "p-{n}.png",
-            "--events",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the program starts");
-    let lines = line_reader(&mut child);
-    let mut seen = read_until(&lines, |e| e["event"] == "page" && e["state"] == "done");
-    interrupt(&child);
-    let (code, stderr) = finish(child, &lines, &mut seen);
+    let mut run = Running::start(fx.command(&[
+        "scan",
+        "--device",
+        &device,
+        "--source",
+        "feeder",
+        "--dpi",
+        "75",
+        "-o",
+        "p-{n}.png",
+        "--events",
+        "json",
+    ]));
+    run.wait_for_page_done(1);
+    run.interrupt();
+    let (code, events, stderr) = run.finish();
     assert_eq!(code, 130, "{stderr}");
-    let last: Value = serde_json::from_str(seen.last().expect("lines")).expect("JSON");
-    assert_eq!(last["event"], "job", "{seen:#?}");
-    assert_eq!(last["outcome"], "Cancelled", "{seen:#?}");
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "job", "{events:#?}");
+    assert_eq!(last["outcome"], "Cancelled", "{events:#?}");
     let kept = last["pages"].as_u64().expect("pages");
     assert!(kept >= 1, "{last}");
     let files: Vec<String> = files_below(fx.path())
@@ -757,108 +890,449 @@ fn ctrl_c_cancels_keeps_completed_pages_and_exits_130() {
     }
     assert_no_temporaries(fx.path());
     assert!(stderr.contains("cancel"), "{stderr}");
-}
-
-/// Total size of everything below `dir` (temporary files included).
-fn bytes_below(dir: &Path) -> u64 {
-    files_below(dir)
-        .iter()
-        .filter_map(|name| fs::metadata(dir.join(name)).ok())
-        .map(|m| m.len())
-        .sum()
-}
-
-/// Waits until nothing below `dir` has changed for half a second.
-fn wait_until_quiet(dir: &Path) {
-    let start = std::time::Instant::now();
-    let mut last = (bytes_below(dir), files_below(dir));
-    let mut quiet_since = std::time::Instant::now();
-    while quiet_since.elapsed() < Duration::from_millis(500) {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "{} never settled",
-            dir.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-        let now = (bytes_below(dir), files_below(dir));
-        if now != last {
-            last = now;
-            quiet_since = std::time::Instant::now();
-        }
-    }
+    assert_trace_checked(&stderr);
 }
 
 #[test]
-fn a_second_ctrl_c_exits_at_once_without_temporary_files() {
-    for output in ["p-{n}.png", "doc.pdf"] {
+fn a_second_ctrl_c_exits_at_once_keeping_the_document_cut_back_to_its_last_page() {
+    for output in ["p-{n}.png", "doc.pdf", "doc.tiff"] {
         let fx = Fixture::new();
-        let device = fx.sim("pages=30,fault=hang@20");
-        let mut child = fx
-            .command(&[
-                "scan", "--device", &device, "--source", "feeder", "--dpi", "75", "-o", output,
-                "--events", "json",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the program starts");
-        // Nobody reads the events yet: after about 15 pages the pipe is
-        // full and the program waits to write one, while the scanner runs
-        // on and hangs in the middle of page 20 with its temporary file
-        // open. Both Ctrl+C are then waiting for the program together
-        // with hundreds of queued events, so the second one, not the end
-        // of the cancelled job, is what ends it.
-        wait_until_quiet(fx.path());
+        // Page 3 freezes half way and the device ignores the cancel: only
+        // the second Ctrl+C ends the program.
+        let device = fx.sim("pages=5,fault=freeze@3");
+        let mut run = Running::start(fx.command(&[
+            "scan", "--device", &device, "--source", "feeder", "--dpi", "75", "-o", output,
+            "--events", "json",
+        ]));
+        run.wait_for_page_done(2);
+        wait_for_freeze(&mut run, 3);
         let temporaries = files_below(fx.path())
             .into_iter()
             .filter(|n| n.contains(".part"))
             .count();
-        assert_eq!(temporaries, 1, "{:?}", files_below(fx.path()));
-        interrupt(&child);
-        std::thread::sleep(Duration::from_millis(50));
-        interrupt(&child);
-        let lines = line_reader(&mut child);
-        let mut seen = Vec::new();
-        let (code, stderr) = finish(child, &lines, &mut seen);
+        assert_eq!(temporaries, 1, "{output}: {:?}", files_below(fx.path()));
+        run.interrupt();
+        run.wait_for_stderr("press Ctrl+C again");
+        run.interrupt();
+        let (code, events, stderr) = run.finish();
         assert_eq!(code, 130, "{output}: {stderr}");
-        assert!(stderr.contains("interrupted"), "{output}: {stderr}");
+        assert!(
+            stderr.contains("interrupted: 2 pages kept"),
+            "{output}: {stderr}"
+        );
         assert_no_temporaries(fx.path());
-        let last: Value = serde_json::from_str(seen.last().expect("lines")).expect("JSON");
+        let last = events.last().expect("events");
         assert_eq!(last["event"], "job", "{output}");
         assert_eq!(last["outcome"], "Cancelled", "{output}");
+        assert_eq!(last["pages"], 2, "{output}: {last}");
         let kept: Vec<String> = files_below(fx.path())
             .into_iter()
             .filter(|n| n.starts_with("p-") || n.starts_with("doc"))
             .collect();
-        // The unfinished document goes; finished page files stay.
-        assert_eq!(last["pages"].as_u64(), Some(kept.len() as u64), "{kept:?}");
-        if output == "doc.pdf" {
-            assert!(kept.is_empty(), "{kept:?}");
-        } else {
-            assert_eq!(kept.len(), 19, "{kept:?}");
-            for file in &kept {
-                decode(&fx.path().join(file));
+        match output {
+            "doc.pdf" => {
+                assert_eq!(kept, ["doc.pdf"]);
+                assert_eq!(pdf_pages_in(&fx.path().join("doc.pdf")), 2);
+            }
+            "doc.tiff" => {
+                assert_eq!(kept, ["doc.tiff"]);
+                assert_eq!(tiff_pages_in(&fx.path().join("doc.tiff")), 2);
+            }
+            _ => {
+                assert_eq!(kept, ["p-1.png", "p-2.png"]);
+                for file in &kept {
+                    decode(&fx.path().join(file));
+                }
             }
         }
     }
 }
 
 #[test]
-fn removing_temporaries_deletes_files_being_written_and_refuses_new_ones() {
+fn settling_temporaries_keeps_documents_cut_back_removes_pages_and_refuses_new_ones() {
     use streamscan::output::FileDestination;
-    use streamscan::output::file::remove_temporaries;
+    use streamscan::output::file::{Settled, settle_temporaries};
+    use streamscan::transfer::Destination;
     // This test binary runs the program in child processes only, so
     // closing this process's registry disturbs no other test.
     let fx = Fixture::new();
-    let mut dest = FileDestination::create(&fx.path().join("a.png"), false).expect("create");
-    dest.write_all(b"half a page").expect("write");
-    dest.flush().expect("flush");
-    assert!(dest.temp_path().exists());
-    remove_temporaries();
-    assert!(!dest.temp_path().exists());
+    let mut page = FileDestination::create(&fx.path().join("a.png"), false).expect("create");
+    page.write_all(b"half a page").expect("write");
+    page.flush().expect("flush");
+    let mut document = FileDestination::create(&fx.path().join("doc.pdf"), false).expect("create");
+    document.write_all(b"two pages").expect("write");
+    document.checkpoint(2).expect("checkpoint");
+    document.write_all(b" and a half").expect("write");
+    assert!(page.temp_path().exists() && document.temp_path().exists());
+    let kept = settle_temporaries();
+    assert_eq!(
+        kept,
+        vec![Settled {
+            path: fx.path().join("doc.pdf"),
+            pages: 2,
+            problem: None,
+        }]
+    );
+    assert_eq!(
+        fs::read(fx.path().join("doc.pdf")).expect("kept"),
+        b"two pages"
+    );
+    assert!(!page.temp_path().exists());
+    // Writers still running fail from now on; nothing new is created.
+    assert!(
+        document
+            .write_all(b"more")
+            .and_then(|()| document.flush())
+            .is_err()
+    );
     assert!(FileDestination::create(&fx.path().join("b.png"), false).is_err());
-    drop(dest);
-    assert!(files_below(fx.path()).is_empty());
+    drop(page);
+    drop(document);
+    assert_eq!(files_below(fx.path()), ["doc.pdf"]);
+}
+
+// ------------------------------------------------------- crashes, leftovers
+
+/// Starts a feeder scan of 5 sheets into `output` that freezes in the
+/// middle of page `freeze` (the device then answers nothing), and waits
+/// until page `freeze - 1` is done and the device froze.
+fn frozen_scan(fx: &Fixture, output: &str, freeze: u32) -> Running {
+    let device = fx.sim(&format!("pages=5,fault=freeze@{freeze}"));
+    let mut run = Running::start(fx.command(&[
+        "scan", "--device", &device, "--source", "feeder", "--dpi", "75", "-o", output, "--events",
+        "json",
+    ]));
+    run.wait_for_page_done(u64::from(freeze - 1));
+    wait_for_freeze(&mut run, freeze);
+    run
+}
+
+/// Waits until the device froze in page `page` (`fault=freeze@PAGE`): it
+/// does right after the page's first STATUS of 50 % or more, and its
+/// stream is open then.
+fn wait_for_freeze(run: &mut Running, page: u32) {
+    run.wait_for_event(&format!("page {page} half sent"), |e| {
+        e["event"] == "transfer"
+            && e["msg"] == "STATUS"
+            && e["page"] == page
+            && e["percent"].as_i64().is_some_and(|p| p >= 50)
+    });
+}
+
+#[test]
+fn a_killed_scan_leaves_a_temporary_document_that_opens_with_its_completed_pages() {
+    for (output, done) in [("doc.pdf", 1), ("doc.pdf", 3), ("doc.tiff", 2)] {
+        let fx = Fixture::new();
+        let run = frozen_scan(&fx, output, done + 1);
+        run.kill();
+        let left = temporaries(fx.path());
+        assert_eq!(left.len(), 1, "{output}: {left:?}");
+        assert!(left[0].starts_with(&format!(".{output}.part-")), "{left:?}");
+        let temp = fx.path().join(&left[0]);
+        let pages = if output.ends_with(".pdf") {
+            pdf_pages_in(&temp)
+        } else {
+            tiff_pages_in(&temp)
+        };
+        assert_eq!(pages, done as usize, "{output} killed after page {done}");
+        assert!(!fx.path().join(output).exists(), "not under its final name");
+    }
+}
+
+#[test]
+fn a_scan_names_leftovers_and_recover_keeps_them_cut_back() {
+    let fx = Fixture::new();
+    frozen_scan(&fx, "doc.pdf", 3).kill();
+    frozen_scan(&fx, "book.tiff", 4).kill();
+    // A page file killed half way: nothing complete in it.
+    frozen_scan(&fx, "p-{n}.png", 2).kill();
+    assert_eq!(
+        temporaries(fx.path()).len(),
+        3,
+        "{:?}",
+        files_below(fx.path())
+    );
+    fs::write(fx.path().join("doc-recovered.pdf"), b"an earlier recovery").expect("write");
+
+    // A scan into the folder names them and touches nothing.
+    let device = fx.sim("");
+    let run = fx.run(&["scan", "--device", &device, "--dpi", "75", "-o", "flat.png"]);
+    run.expect(0);
+    assert_trace_checked(&run.stderr);
+    for needle in [
+        "unfinished scan doc.pdf (2 complete pages): run `streamscan recover .` to keep it as doc-recovered-2.pdf, or `--discard` to remove it",
+        "unfinished scan book.tiff (3 complete pages): run `streamscan recover .` to keep it as book-recovered.tiff",
+        "unfinished scan p-2.png (0 complete pages)",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle} in {}", run.stderr);
+    }
+    assert_eq!(temporaries(fx.path()).len(), 3);
+
+    // Recover keeps the documents, each cut back to its last page.
+    let run = fx.run(&["recover", "."]);
+    run.expect(1);
+    assert!(
+        run.stdout.contains("-> ./doc-recovered-2.pdf (2 pages)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("-> ./book-recovered.tiff (3 pages)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("FAILED") && run.stdout.contains("no complete page"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(pdf_pages_in(&fx.path().join("doc-recovered-2.pdf")), 2);
+    assert_eq!(tiff_pages_in(&fx.path().join("book-recovered.tiff")), 3);
+    let cut = fs::read(fx.path().join("doc-recovered-2.pdf")).expect("read");
+    assert!(cut.ends_with(b"%%EOF\n"), "nothing after the last page");
+    assert_eq!(
+        fs::read(fx.path().join("doc-recovered.pdf")).expect("read"),
+        b"an earlier recovery",
+        "no file is replaced"
+    );
+    // The page with nothing complete stays until it is discarded.
+    let left = temporaries(fx.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with(".p-2.png.part-"), "{left:?}");
+    let run = fx.run(&["recover", ".", "--discard"]);
+    run.expect(0);
+    assert!(
+        run.stdout.contains("removed .p-2.png.part-"),
+        "{}",
+        run.stdout
+    );
+    assert!(temporaries(fx.path()).is_empty());
+    let run = fx.run(&["recover", "."]);
+    run.expect(0);
+    assert!(run.stderr.contains("no unfinished scans"), "{}", run.stderr);
+}
+
+#[test]
+fn recover_discard_removes_leftovers_and_leaves_a_running_scan_alone() {
+    let fx = Fixture::new();
+    frozen_scan(&fx, "old.pdf", 2).kill();
+    let old = temporaries(fx.path());
+    assert_eq!(old.len(), 1);
+    // A scan that is still running holds its temporary file's lock.
+    let running = frozen_scan(&fx, "new.pdf", 3);
+    let all = temporaries(fx.path());
+    assert_eq!(all.len(), 2, "{all:?}");
+    let live = all
+        .iter()
+        .find(|n| n.starts_with(".new.pdf"))
+        .expect("live temp");
+
+    // A scan does not name it as unfinished.
+    let device = fx.sim("");
+    let run = fx.run(&["scan", "--device", &device, "--dpi", "75", "-o", "f.png"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("unfinished scan old.pdf (1 complete page)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("unfinished scan new.pdf"),
+        "{}",
+        run.stderr
+    );
+
+    for args in [&["recover", "."][..], &["recover", "--discard", "."]] {
+        let run = fx.run(args);
+        run.expect(0);
+        assert!(
+            run.stdout
+                .contains(&format!("in use  {live}: a running scan is writing it")),
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
+    // The first run kept the leftover, the second found nothing else.
+    assert_eq!(pdf_pages_in(&fx.path().join("old-recovered.pdf")), 1);
+    assert_eq!(temporaries(fx.path()), std::slice::from_ref(live));
+    assert_eq!(
+        pdf_pages_in(&fx.path().join(live)),
+        2,
+        "the running scan's document is untouched"
+    );
+    running.kill();
+
+    // Once its scan is gone, it is a leftover like any other.
+    let run = fx.run(&["recover", "--discard", "."]);
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains(&format!("removed {live} (2 pages complete)")),
+        "{}",
+        run.stdout
+    );
+    assert!(temporaries(fx.path()).is_empty());
+}
+
+#[test]
+fn recover_with_wrong_arguments_exits_2_with_usage() {
+    let fx = Fixture::new();
+    fs::write(fx.path().join("a-file"), b"not a folder").expect("write");
+    for args in [
+        &["recover"][..],
+        &["recover", ".", "other"],
+        &["recover", ".", "--keep"],
+        &["recover", "no-such-folder"],
+        &["recover", "a-file", "--discard"],
+    ] {
+        let run = fx.run(args);
+        run.expect(2);
+        assert!(
+            run.stderr.contains("Usage: streamscan recover"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(files_below(fx.path()), ["a-file"], "nothing written");
+}
+
+/// The small disk `.ci/run` mounts for the full-disk test: the folder in
+/// `STREAMSCAN_SMALL_DISK`, which must be a tmpfs of its own. Fails (never
+/// skips) with what to do when it is missing.
+fn small_disk() -> PathBuf {
+    const HOW: &str = "this test fills a small disk of its own. As root (./.ci/run does this): \
+         mkdir -p /tmp/streamscan-small-disk && \
+         mount -t tmpfs -o size=16m streamscan-small /tmp/streamscan-small-disk, \
+         then run the tests with STREAMSCAN_SMALL_DISK=/tmp/streamscan-small-disk";
+    let Some(path) = std::env::var_os("STREAMSCAN_SMALL_DISK") else {
+        panic!("STREAMSCAN_SMALL_DISK is not set: {HOW}");
+    };
+    let path = fs::canonicalize(&path)
+        .unwrap_or_else(|e| panic!("STREAMSCAN_SMALL_DISK {path:?}: {e}; {HOW}"));
+    let mounts = fs::read_to_string("/proc/self/mounts").expect("/proc/self/mounts");
+    let tmpfs = mounts.lines().any(|line| {
+        let fields: Vec<&str> = line.split(' ').collect();
+        fields.len() > 2 && Path::new(fields[1]) == path && fields[2] == "tmpfs"
+    });
+    assert!(
+        tmpfs,
+        "{} is not a tmpfs mount point: {HOW}",
+        path.display()
+    );
+    path
+}
+
+/// Fills `disk` with one file until `room` bytes are left (give or take a
+/// block); returns it, to remove afterwards.
+fn fill_leaving(disk: &Path, room: u64) -> PathBuf {
+    let filler = disk.join("filler");
+    let mut file = fs::File::create(&filler).expect("create the filler");
+    let block = vec![0u8; 64 * 1024];
+    loop {
+        match file.write_all(&block) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(28) => break,
+            Err(e) => panic!("filling {}: {e}", disk.display()),
+        }
+    }
+    // What a refused write kept in no buffer: the file is as long as the
+    // disk allowed.
+    let full = file.metadata().expect("filler size").len();
+    assert!(full > room, "{} is too small for the test", disk.display());
+    let keep = (full - room) / 4096 * 4096;
+    file.set_len(keep).expect("make room");
+    file.sync_all().expect("sync");
+    filler
+}
+
+#[test]
+fn a_full_disk_keeps_the_completed_pages_of_a_document() {
+    let disk = small_disk();
+    let fx = Fixture::new();
+    let device = fx.sim("pages=5");
+    for output in ["doc.pdf", "doc.tiff"] {
+        // How long the document is after 2 and after 3 pages, on a disk
+        // with room.
+        let mut sizes = Vec::new();
+        for pages in ["2", "3"] {
+            let name = format!("{pages}-{output}");
+            let run = fx.run(&[
+                "scan", "--device", &device, "--source", "feeder", "--dpi", "75", "--pages", pages,
+                "-o", &name,
+            ]);
+            run.expect(0);
+            sizes.push(fs::metadata(fx.path().join(&name)).expect("size").len());
+        }
+        let (two, three) = (sizes[0], sizes[1]);
+        assert!(three - two > 8 * 4096, "pages large enough to tell apart");
+        // Room for two pages and half of the third.
+        let folder = disk.join(format!("full-disk-{}", std::process::id()));
+        fs::create_dir(&folder).expect("a folder on the small disk");
+        let filler = fill_leaving(&disk, two + (three - two) / 2);
+
+        let run = run_cli(
+            &folder,
+            &[
+                "scan", "--device", &device, "--source", "feeder", "--dpi", "75", "-o", output,
+                "--events", "json",
+            ],
+        );
+        fs::remove_file(&filler).expect("remove the filler");
+        run.expect(3);
+        assert_trace_checked(&run.stderr);
+        for needle in [
+            "DESTINATION",
+            "on page 3",
+            "No space left on device",
+            &format!("2 completed pages kept, saved to {output}"),
+        ] {
+            assert!(
+                run.stderr.contains(needle),
+                "{output}: {needle} in {}",
+                run.stderr
+            );
+        }
+        let pages: Vec<(u64, String)> = run
+            .events("page")
+            .iter()
+            .map(|e| {
+                (
+                    e["page"].as_u64().unwrap_or(0),
+                    e["state"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pages,
+            [
+                (1, "done".into()),
+                (2, "done".into()),
+                (3, "abandoned".into())
+            ],
+            "{output}"
+        );
+        let job = run.events("job");
+        assert_eq!(job.len(), 1);
+        assert_eq!(job[0]["outcome"], "Error");
+        assert_eq!(job[0]["error"], "DESTINATION");
+        assert_eq!(
+            job[0]["pages"], 2,
+            "{output}: the job result says what was kept"
+        );
+        // The document, cut back to its last complete page: as long as the
+        // two-page one, and valid.
+        let path = folder.join(output);
+        assert_eq!(fs::metadata(&path).expect("kept").len(), two, "{output}");
+        let count = if output.ends_with(".pdf") {
+            pdf_pages_in(&path)
+        } else {
+            tiff_pages_in(&path)
+        };
+        assert_eq!(count, 2, "{output}");
+        assert_eq!(files_below(&folder), [output], "no temporary file left");
+        fs::remove_dir_all(&folder).expect("clean the small disk");
+    }
 }
 
 // ---------------------------------------------------------------- storage

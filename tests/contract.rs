@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use streamscan::clock::{CancelToken, Clock, VirtualClock};
-use streamscan::output::FileFormat;
+use streamscan::output::{FileFormat, salvage};
+use streamscan::raster::{Page, PixelFormat};
 use streamscan::transfer::codes::download_flags::ACQUIRE_CHILDREN;
 use streamscan::transfer::{
     AcquireEnd, AcquireRequest, AcquireSink, Capabilities, DeviceInfo, DeviceStatus, Driver,
@@ -1219,6 +1220,127 @@ fn destination_that_cannot_be_written_fails_with_destination_keeping_completed_p
     assert_eq!(cb.completed().len(), 1);
     assert_eq!(cb.discarded(), 1);
     assert!(error.message.contains("space"), "{}", error.message);
+}
+
+/// A device sending five pages of every kind: raw colour, gray of unknown
+/// height and black-and-white rows, and a JPEG body as a network scanner
+/// sends it (embedded untouched in a PDF, decoded for a TIFF).
+fn five_page_device() -> ScriptedDriver {
+    let textured = |format: PixelFormat, width: u32, height: u32| {
+        let mut page = Page::filled(width, height, format, 100, 0);
+        for (i, byte) in page.data.iter_mut().enumerate() {
+            *byte = (i * 7 + i / 13) as u8;
+        }
+        page
+    };
+    let raw = |page: Page, known_height: bool| ScriptedPage::Raw {
+        page,
+        rows: 7,
+        known_height,
+    };
+    let mut device = ScriptedDriver::raw(textured(PixelFormat::Rgb8, 60, 40), 7, true);
+    device.pages.extend([
+        raw(textured(PixelFormat::Gray8, 50, 30), false),
+        ScriptedPage::Encoded {
+            body: sample_jpeg(),
+            format: FileFormat::Jpeg,
+            chunk: 500,
+            gate: None,
+        },
+        raw(textured(PixelFormat::Bw1, 70, 33), true),
+        raw(textured(PixelFormat::Rgb8, 45, 20), false),
+    ]);
+    device
+}
+
+#[test]
+fn a_full_disk_cuts_a_multipage_document_back_to_its_last_complete_page() {
+    let rotated = streamscan::filter::FilterSettings {
+        rotation: streamscan::filter::Rotation::Cw90,
+        ..Default::default()
+    };
+    for format in [FileFormat::Pdf, FileFormat::Tiff] {
+        // Rows streaming into the encoder, and whole pages through the
+        // filter.
+        for filter in [Default::default(), rotated] {
+            let settings = ScanSettings {
+                source: Source::Flatbed,
+                multipage: true,
+                format,
+                filter,
+                ..Default::default()
+            };
+            let mut cb = MemCallback::default();
+            let whole = run(
+                &mut five_page_device(),
+                "Flatbed",
+                &settings,
+                &mut cb,
+                RunOptions::default(),
+            );
+            assert_eq!(whole.result, Ok(Outcome::Completed));
+            let stream = cb.streams[0].1.clone();
+            let reference = stream.bytes();
+            let mut ends: Vec<usize> = Vec::new();
+            for (len, pages) in stream.checkpoints() {
+                if pages as usize > ends.len() {
+                    ends.push(len as usize);
+                }
+            }
+            assert_eq!(ends.len(), 5, "{format:?}");
+            // The document as it was after page k: the whole one cut there
+            // (and, in a TIFF, the link to page k + 1 not made yet).
+            let after_page = |k: usize| {
+                let mut bytes = reference[..ends[k - 1]].to_vec();
+                let found = salvage::complete_pages(&mut std::io::Cursor::new(&bytes))
+                    .expect("reads from memory");
+                assert_eq!(found.pages as usize, k);
+                if let Some(at) = found.unlink {
+                    bytes[at as usize..at as usize + 4].fill(0);
+                }
+                bytes
+            };
+            // A dense sweep over the document's length, plus every page's
+            // end and the bytes either side of it.
+            let step = (reference.len() / 300).max(1);
+            let mut limits: Vec<usize> = (0..reference.len()).step_by(step).collect();
+            for &end in &ends[..4] {
+                limits.extend([end - 1, end, end + 1]);
+            }
+            for limit in limits {
+                let what = format!("{format:?} ({:?}) on {limit} bytes", filter.rotation);
+                let mut cb = MemCallback::default();
+                cb.on_stream = Some(Box::new(move |_| StreamReply::Limited(limit)));
+                let r = run(
+                    &mut five_page_device(),
+                    "Flatbed",
+                    &settings,
+                    &mut cb,
+                    RunOptions::default(),
+                );
+                let kept = ends.iter().filter(|&&end| end <= limit).count();
+                let error = r.result.expect_err(&what);
+                assert_eq!(error.code, StatusCode::DESTINATION, "{what}");
+                assert_eq!(error.pages_completed as usize, kept, "{what}");
+                assert_eq!(error.page, Some(kept as u32 + 1), "{what}: {error:?}");
+                assert!(error.message.contains("space"), "{what}: {}", error.message);
+                assert_eq!(r.totals.delivered as usize, kept, "{what}");
+                let ends_of_stream = cb.pages_of(MessageKind::EndOfStream);
+                if kept == 0 {
+                    assert!(cb.completed().is_empty(), "{what}");
+                    assert_eq!(cb.discarded(), 1, "{what}");
+                    assert!(ends_of_stream.is_empty(), "{what}");
+                } else {
+                    // The document holds the completed pages, exactly as it
+                    // was after the last of them, and is finalised.
+                    let completed = cb.completed();
+                    assert_eq!(completed.len(), 1, "{what}");
+                    assert!(completed[0] == after_page(kept), "{what}");
+                    assert_eq!(ends_of_stream, vec![kept as u32], "{what}");
+                }
+            }
+        }
+    }
 }
 
 /// A small JPEG as a network scanner sends it.

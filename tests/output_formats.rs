@@ -668,6 +668,66 @@ fn cancelled_pdf_document_holds_the_pages_before_the_cancel() {
     );
 }
 
+/// Where the document in `dest` ended after each of its pages: the first
+/// checkpoint that counts the page (a TIFF checkpoints twice per page:
+/// its IFD written, then linked).
+fn page_ends(dest: &SharedStream) -> Vec<usize> {
+    let mut ends = Vec::new();
+    for (len, pages) in dest.checkpoints() {
+        if pages as usize > ends.len() {
+            ends.push(len as usize);
+        }
+    }
+    ends
+}
+
+#[test]
+fn a_document_is_valid_after_every_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = three_pages();
+    for format in [FileFormat::Pdf, FileFormat::Tiff] {
+        let dest = SharedStream::default();
+        let mut enc = document_encoder(format, EncodeOptions::default(), Box::new(dest.clone()))
+            .expect("encoder");
+        let mut ends = Vec::new();
+        let mut documents = Vec::new();
+        for (i, page) in pages.iter().enumerate() {
+            write_page(enc.as_mut(), page, i != 1);
+            // Checkpointed before end_page returned, at the stream's end.
+            documents.push(dest.bytes());
+            ends.push(dest.bytes().len());
+            assert_eq!(page_ends(&dest), ends, "{format:?} after page {}", i + 1);
+        }
+        // Nothing of a page in progress comes before its end (PDF), or
+        // it lies where no link reaches it (TIFF).
+        write_part(enc.as_mut(), &pattern(PixelFormat::Rgb8, 40, 40, 3), true);
+        let with_part = dest.bytes();
+        if format == FileFormat::Pdf {
+            assert_eq!(with_part.len(), ends[2], "raw rows wait for the page's end");
+        }
+        enc.abandon_page().expect("abandon");
+        enc.finish().expect("finish");
+        assert_eq!(dest.bytes().len(), ends[2], "finish adds nothing");
+
+        for (count, prefix) in documents.iter().enumerate() {
+            match format {
+                FileFormat::Pdf => {
+                    let sizes = check_pdf(prefix, dir.path());
+                    assert_eq!(sizes.len(), count + 1, "PDF after page {}", count + 1);
+                }
+                _ => {
+                    let decoded = tiff_with_resolution(prefix);
+                    assert_eq!(decoded.len(), count + 1, "TIFF after page {}", count + 1);
+                }
+            }
+        }
+        // The TIFF with a page in progress after its last page opens too.
+        if format == FileFormat::Tiff {
+            assert_eq!(tiff_with_resolution(&with_part).len(), 3);
+        }
+    }
+}
+
 #[test]
 fn documents_without_pages_are_refused_at_finish() {
     for format in [FileFormat::Tiff, FileFormat::Pdf] {

@@ -44,6 +44,24 @@ pub enum CliCommand {
     Upload(UploadArgs),
     /// Downloads a file stored on a device.
     Get(GetArgs),
+    /// Keeps (or removes) what scans that did not end left in a folder.
+    Recover(RecoverArgs),
+}
+
+/// Arguments of `streamscan recover`.
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// The folder the interrupted scans wrote into.
+    ///
+    /// Each temporary file a scan left there (`.NAME.part-...`) is cut back
+    /// to its last complete page and kept as `NAME-recovered.EXT`. Files a
+    /// running scan is writing are left alone.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Remove the leftover files instead of keeping them.
+    #[arg(long)]
+    pub discard: bool,
 }
 
 /// Arguments of `streamscan devices`.

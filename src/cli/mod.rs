@@ -1,4 +1,5 @@
-//! The command line: `streamscan devices | scan | ls | upload | get`.
+//! The command line: `streamscan devices | scan | ls | upload | get |
+//! recover`.
 //!
 //! `main.rs` parses the arguments into [`Cli`] and calls [`run`], which
 //! returns the process's exit status. Every subcommand drives the same
@@ -8,8 +9,9 @@
 //! the engine; a second Ctrl+C exits at once (see `session`).
 //!
 //! Exit statuses ([`Exit`]): 0 completed (also when the feeder ran out
-//! early, with a warning), 1 device or transfer error, 2 usage error,
-//! 3 destination error, 130 cancelled.
+//! early, with a warning), 1 device or transfer error (or a leftover that
+//! `recover` could not keep), 2 usage error, 3 destination error,
+//! 130 cancelled.
 //!
 //! This module is the program's edge: it prints to stdout and stderr and
 //! decides exit statuses; the layers below only return values and errors.
@@ -18,6 +20,7 @@ pub mod args;
 mod devices;
 mod events;
 mod progress;
+mod recover;
 mod scan;
 mod session;
 mod storage;
@@ -33,7 +36,8 @@ use clap::error::ErrorKind;
 pub enum Exit {
     /// The work was done (a feeder that ran out early included).
     Success,
-    /// The device or the transfer failed (also: some uploads failed).
+    /// The device or the transfer failed (also: some uploads failed, or
+    /// `recover` could not keep a leftover).
     Failure,
     /// The command line was wrong (clap's own errors exit 2 as well).
     Usage,
@@ -75,6 +79,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(CliCommand::Ls(args)) => storage::ls(&args),
         Some(CliCommand::Upload(args)) => storage::upload(&args),
         Some(CliCommand::Get(args)) => storage::get(&args),
+        Some(CliCommand::Recover(args)) => recover::run(&args),
     };
     exit.code()
 }

@@ -16,6 +16,8 @@ use super::progress::ProgressLine;
 use super::session::{Happening, Session};
 use super::{Exit, pages, usage_error};
 use crate::engine::{Command, Event, JobSummary, OutputTarget};
+use crate::output::file::Settled;
+use crate::output::leftover::{self, LeftoverState};
 use crate::output::{FileFormat, OutputPattern, default_pattern};
 use crate::transfer::{Outcome, ScanSettings, Source, StatusCode, TransferError};
 use chrono::{DateTime, Local};
@@ -45,6 +47,46 @@ impl Target {
             Target::Files(pattern) => pattern.to_string(),
             Target::Document(path) => path.display().to_string(),
         }
+    }
+
+    /// The folder the files go into.
+    fn folder(&self) -> PathBuf {
+        let first = match self {
+            Target::Files(pattern) => pattern.path_for(1),
+            Target::Document(path) => path.clone(),
+        };
+        match first.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+}
+
+/// Names the temporary files that scans which did not end left in `dir`
+/// (never touching them) and how to keep or remove them.
+fn name_leftovers(dir: &Path, progress: &mut ProgressLine<io::Stderr>) {
+    // A folder that cannot be read fails the scan itself, with a clearer
+    // message than this would give.
+    let Ok(found) = leftover::find(dir) else {
+        return;
+    };
+    for left in found {
+        let LeftoverState::Unfinished { pages: count } = left.state else {
+            continue;
+        };
+        let keep = left
+            .recovered_path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        progress.note(&format!(
+            "unfinished scan {} ({} complete {}): run `streamscan recover {}` to keep it as {keep}, \
+             or `--discard` to remove it",
+            left.final_name.to_string_lossy(),
+            count,
+            if count == 1 { "page" } else { "pages" },
+            dir.display(),
+        ));
     }
 }
 
@@ -225,6 +267,7 @@ pub fn run(args: &ScanArgs) -> Exit {
     if let Some(events) = events.as_mut() {
         events.emit(&events::start(&args.device, &settings, &target.describe()));
     }
+    name_leftovers(&target.folder(), &mut progress);
 
     let mut session = Session::start(Duration::from_secs(args.timeout));
     // The device says what each source offers; a value it does not offer is
@@ -269,25 +312,14 @@ pub fn run(args: &ScanArgs) -> Exit {
             ..
         }) => document_done = Some(summary.totals.delivered),
         Happening::Late(_) => {}
-        Happening::Interrupt { again: false } => progress
+        Happening::Interrupt => progress
             .note("cancelling: completed pages are kept (press Ctrl+C again to quit at once)"),
-        Happening::Interrupt { again: true } => {
-            let kept = match (document, document_done) {
-                (true, done) => done.unwrap_or(0),
-                (false, _) => delivered.pages,
-            };
+        Happening::Exiting { kept } => {
+            let (count, text) = interrupted(document, document_done, &delivered, kept);
             if let Some(events) = events.as_mut() {
-                events.emit(&events::job_ok(Outcome::Cancelled, kept));
+                events.emit(&events::job_ok(Outcome::Cancelled, count));
             }
-            progress.note(&if document && document_done.is_none() {
-                String::from("interrupted: the unfinished document is removed")
-            } else {
-                format!(
-                    "interrupted: {} kept, {}",
-                    pages(kept),
-                    saved_to(&delivered.files)
-                )
-            });
+            progress.note(&text);
         }
     });
     let result = result.unwrap_or_else(|e| {
@@ -302,6 +334,50 @@ pub fn run(args: &ScanArgs) -> Exit {
         events.emit(&events::job(&result));
     }
     report(&result, total, &delivered, &mut progress)
+}
+
+/// What a second Ctrl+C kept: the pages, and the line that says so. A
+/// `document` was finalised with `document_done` pages before it came, or
+/// is among the `settled` temporaries, cut back to its last complete page.
+fn interrupted(
+    document: bool,
+    document_done: Option<u32>,
+    delivered: &Delivered,
+    settled: &[Settled],
+) -> (u32, String) {
+    // Pages already on disk under their final names.
+    let (mut count, mut files) = match (document, document_done) {
+        (true, None) => (0, Vec::new()),
+        (true, Some(done)) => (done, delivered.files.clone()),
+        (false, _) => (delivered.pages, delivered.files.clone()),
+    };
+    let mut stranded = Vec::new();
+    for kept in settled {
+        count += kept.pages;
+        match &kept.problem {
+            None => files.push(kept.path.clone()),
+            Some(problem) => stranded.push(format!(
+                "{} with {} is left as {} ({problem}): `streamscan recover` keeps it",
+                if document { "the document" } else { "a page" },
+                pages(kept.pages),
+                kept.path.display()
+            )),
+        }
+    }
+    let mut text = if count == 0 {
+        String::from("interrupted: no page was completed; the unfinished files are removed")
+    } else {
+        format!(
+            "interrupted: {} kept, {}",
+            pages(count),
+            saved_to(&dedup(&files))
+        )
+    };
+    for line in stranded {
+        text.push_str("; ");
+        text.push_str(&line);
+    }
+    (count, text)
 }
 
 /// Folds one engine event into the progress line, the JSON events and the
@@ -579,6 +655,66 @@ mod tests {
             error_report(&error, &[]),
             "error: DESTINATION (0x80210012): the destination cannot be written: \
              a.png already exists; no page was completed"
+        );
+    }
+
+    #[test]
+    fn a_second_ctrl_c_reports_what_it_kept() {
+        let settled = |path: &str, pages: u32, problem: Option<&str>| Settled {
+            path: PathBuf::from(path),
+            pages,
+            problem: problem.map(String::from),
+        };
+        let mut delivered = Delivered::default();
+        // A document cut back to its last complete page.
+        assert_eq!(
+            interrupted(true, None, &delivered, &[settled("doc.pdf", 2, None)]),
+            (
+                2,
+                String::from("interrupted: 2 pages kept, saved to doc.pdf")
+            )
+        );
+        // A document whose name was taken meanwhile stays a leftover.
+        let (count, text) = interrupted(
+            true,
+            None,
+            &delivered,
+            &[settled(
+                ".doc.pdf.part-1-0",
+                3,
+                Some("doc.pdf already exists"),
+            )],
+        );
+        assert_eq!(count, 3);
+        assert!(
+            text.ends_with(
+                "the document with 3 pages is left as .doc.pdf.part-1-0 \
+                 (doc.pdf already exists): `streamscan recover` keeps it"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            interrupted(true, None, &delivered, &[]).1,
+            "interrupted: no page was completed; the unfinished files are removed"
+        );
+        // Pages in files of their own, and a document finalised already.
+        delivered.add(Some(Path::new("p-1.png")));
+        delivered.add(Some(Path::new("p-2.png")));
+        assert_eq!(
+            interrupted(false, None, &delivered, &[]),
+            (
+                2,
+                String::from("interrupted: 2 pages kept, saved to p-1.png, p-2.png")
+            )
+        );
+        let mut document = Delivered::default();
+        document.add(Some(Path::new("all.tiff")));
+        assert_eq!(
+            interrupted(true, Some(4), &document, &[]),
+            (
+                4,
+                String::from("interrupted: 4 pages kept, saved to all.tiff")
+            )
         );
     }
 

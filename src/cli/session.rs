@@ -5,19 +5,20 @@
 //! a channel fed by the Ctrl+C handler. The first Ctrl+C cancels the job
 //! through the engine (`Command::Cancel`), so completed pages are kept
 //! and valid and the job ends `Cancelled` by itself. A second one exits
-//! at once with status 130, after removing the temporary files of pages
-//! still being written.
+//! at once with status 130, after settling the temporary files still
+//! being written: a document is cut back to its last complete page and
+//! kept, a page in progress is removed.
 //!
 //! The engine checks every transfer's message order as it runs; a broken
 //! rule (a bug in Streamscan, never the user's doing) is printed. With
 //! `STREAMSCAN_CHECK_TRACES=1` in the environment (the test suite sets it
 //! on every run of the program) the engine also keeps each transfer's
-//! trace, the session checks it once more, and a violation ends the
-//! process with status 70.
+//! trace, the session checks it once more and says so on stderr, and a
+//! violation ends the process with status 70.
 
 use super::Exit;
 use crate::engine::{Command, Engine, EngineConfig, Event, JobId, JobSummary};
-use crate::output::file::remove_temporaries;
+use crate::output::file::{Settled, settle_temporaries};
 use crate::transfer::TransferError;
 use crossbeam_channel::{Receiver, bounded, select};
 use std::sync::{Arc, OnceLock};
@@ -30,13 +31,18 @@ pub enum Happening<'a> {
     /// An event that was still queued when the second Ctrl+C came: count
     /// it (a page it reports done is on disk), but report nothing more.
     Late(&'a Event),
-    /// The user pressed Ctrl+C; `again` is true for the second time, after
-    /// which the process exits.
-    Interrupt {
-        /// This is the second Ctrl+C.
-        again: bool,
+    /// The user pressed Ctrl+C the first time: the job is being cancelled.
+    Interrupt,
+    /// The user pressed Ctrl+C again: the process exits right after this,
+    /// and `kept` are the documents its temporary files became.
+    Exiting {
+        /// The documents cut back to their last complete page and kept.
+        kept: &'a [Settled],
     },
 }
+
+/// The environment variable that turns on the trace check.
+pub const CHECK_TRACES: &str = "STREAMSCAN_CHECK_TRACES";
 
 /// The Ctrl+C channel, set up once per process (the handler is global).
 static INTERRUPTS: OnceLock<Option<Receiver<()>>> = OnceLock::new();
@@ -130,9 +136,7 @@ impl Session {
                     }
                     let broken = match &event {
                         Event::ContractBroken { rule, .. } => Some(rule.clone()),
-                        Event::Trace { trace, .. } if self.check_traces => {
-                            crate::transfer::check(trace).err().map(|v| v.to_string())
-                        }
+                        Event::Trace { trace, .. } => self.check(job, trace),
                         _ => None,
                     };
                     if let Some(rule) = broken {
@@ -148,20 +152,41 @@ impl Session {
                 }
                 recv(self.interrupts) -> _ => {
                     self.presses += 1;
-                    let again = self.presses > 1;
-                    if again {
-                        for event in events.try_iter().filter(|e| e.job() == job) {
-                            observe(Happening::Late(&event));
-                        }
+                    if self.presses == 1 {
+                        observe(Happening::Interrupt);
+                        self.engine.send(Command::Cancel { job });
+                        continue;
                     }
-                    observe(Happening::Interrupt { again });
-                    if again {
-                        remove_temporaries();
-                        std::process::exit(Exit::Cancelled.code());
+                    // From here on the job's writers fail, so the events
+                    // still queued are all there will be.
+                    let kept = settle_temporaries();
+                    for event in events.try_iter().filter(|e| e.job() == job) {
+                        observe(Happening::Late(&event));
                     }
-                    self.engine.send(Command::Cancel { job });
+                    observe(Happening::Exiting { kept: &kept });
+                    std::process::exit(Exit::Cancelled.code());
                 }
             }
+        }
+    }
+}
+
+impl Session {
+    /// Runs `trace` of `job` through the order checker (only with
+    /// [`CHECK_TRACES`]) and says so on stderr; returns the broken rule.
+    fn check(&self, job: JobId, trace: &crate::transfer::Trace) -> Option<String> {
+        if !self.check_traces {
+            return None;
+        }
+        match crate::transfer::check(trace) {
+            Ok(()) => {
+                eprintln!(
+                    "message order checked: job {job}, {} events",
+                    trace.events.len()
+                );
+                None
+            }
+            Err(violation) => Some(violation.to_string()),
         }
     }
 }

@@ -185,10 +185,10 @@ pub fn upload(args: &UploadArgs) -> Exit {
             }
             println!("{}", upload_line(report));
         }
-        Happening::Interrupt { again: false } => {
+        Happening::Interrupt => {
             eprintln!("cancelling the upload (press Ctrl+C again to quit at once)");
         }
-        Happening::Event(_) | Happening::Late(_) | Happening::Interrupt { again: true } => {}
+        Happening::Event(_) | Happening::Late(_) | Happening::Exiting { .. } => {}
     });
     let result = match result {
         Ok(result) => result,
@@ -238,7 +238,7 @@ pub fn get(args: &GetArgs) -> Exit {
         overwrite: args.overwrite,
     };
     let result = session.run(job, command, |happening| {
-        if let Happening::Interrupt { again: false } = happening {
+        if let Happening::Interrupt = happening {
             eprintln!("cancelling the download (press Ctrl+C again to quit at once)");
         }
     });

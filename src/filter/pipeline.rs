@@ -186,6 +186,9 @@ enum Current {
     /// An encoded page passes through untouched; with blank detection on,
     /// a copy of its bytes is kept to judge the page at its end.
     Encoded { copy: Option<Vec<u8>> },
+    /// The page's end failed inside the encoder (a full disk): the
+    /// encoder's page is still open, for `abandon_page` to cut off.
+    Failed,
 }
 
 /// The filter stage: wraps the encoder of a destination stream.
@@ -336,7 +339,7 @@ impl PageEncoder for Filter {
                 page.header.height = Some(*rows);
                 Ok(())
             }
-            Current::Idle | Current::Encoded { .. } => Err(io::Error::new(
+            Current::Idle | Current::Encoded { .. } | Current::Failed => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "rows arrived outside of a page",
             )),
@@ -363,7 +366,53 @@ impl PageEncoder for Filter {
     }
 
     fn end_page(&mut self) -> io::Result<()> {
+        let result = match std::mem::replace(&mut self.current, Current::Idle) {
+            Current::Idle | Current::Failed => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "end of a page that never began",
+                ));
+            }
+            open => self.end_open_page(open),
+        };
+        if result.is_err() {
+            self.current = Current::Failed;
+        }
+        result
+    }
+
+    fn abandon_page(&mut self) -> io::Result<()> {
         match std::mem::replace(&mut self.current, Current::Idle) {
+            // Nothing of a buffered page reached the encoder.
+            Current::Buffering { .. } | Current::Idle => Ok(()),
+            Current::Streaming { .. } | Current::Encoded { .. } | Current::Failed => {
+                self.inner.abandon_page()
+            }
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.inner.finish()
+    }
+
+    fn pages(&self) -> u32 {
+        self.inner.pages()
+    }
+
+    fn destination(&mut self) -> &mut dyn Destination {
+        self.inner.destination()
+    }
+
+    fn into_destination(self: Box<Self>) -> Box<dyn Destination> {
+        self.inner.into_destination()
+    }
+}
+
+impl Filter {
+    /// Ends the page that was `open`: a buffered page goes through its
+    /// page operations into the encoder now.
+    fn end_open_page(&mut self, open: Current) -> io::Result<()> {
+        match open {
             Current::Buffering { page, .. } => {
                 let (page, report) = self.recipe.page_ops(page);
                 self.report = Some(report);
@@ -393,34 +442,7 @@ impl PageEncoder for Filter {
                 });
                 self.inner.end_page()
             }
-            Current::Idle => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "end of a page that never began",
-            )),
+            Current::Idle | Current::Failed => Ok(()),
         }
-    }
-
-    fn abandon_page(&mut self) -> io::Result<()> {
-        match std::mem::replace(&mut self.current, Current::Idle) {
-            // Nothing of a buffered page reached the encoder.
-            Current::Buffering { .. } | Current::Idle => Ok(()),
-            Current::Streaming { .. } | Current::Encoded { .. } => self.inner.abandon_page(),
-        }
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.inner.finish()
-    }
-
-    fn pages(&self) -> u32 {
-        self.inner.pages()
-    }
-
-    fn destination(&mut self) -> &mut dyn Destination {
-        self.inner.destination()
-    }
-
-    fn into_destination(self: Box<Self>) -> Box<dyn Destination> {
-        self.inner.into_destination()
     }
 }

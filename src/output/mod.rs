@@ -1,7 +1,10 @@
 //! Output: encoders that write pages as image files into destination
 //! streams, one page per stream (PNG, JPEG, TIFF, BMP, PNM) or a whole job
 //! per stream (multipage TIFF, PDF), plus the file destinations the
-//! application hands out (temporary names, no silent overwrite).
+//! application hands out (temporary names, no silent overwrite), and the
+//! way back from a scan that did not end: reading a half-written file
+//! ([`salvage`]) and keeping or removing the temporary files left over
+//! ([`leftover`]).
 //!
 //! Every encoder implements [`PageEncoder`]; the transfer layer drives it
 //! with the call order documented there and never touches the stream
@@ -11,10 +14,12 @@ pub mod bmp;
 mod common;
 pub mod file;
 pub mod jpeg;
+pub mod leftover;
 pub mod naming;
 pub mod pdf;
 pub mod png;
 pub mod pnm;
+pub mod salvage;
 pub mod tiff;
 
 pub use bmp::BmpEncoder;
@@ -75,7 +80,7 @@ pub fn document_encoder(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raster::{PageHeader, PixelFormat};
+    use crate::raster::{Page, PageHeader, PixelFormat};
     use crate::testing::{FullDisk, SharedDest, pattern_page, write_page};
 
     #[test]
@@ -186,6 +191,120 @@ mod tests {
                     );
                     enc.abandon_page().expect("abandon after the error");
                 }
+            }
+        }
+    }
+
+    /// Five pages of every kind, some of unknown height.
+    fn five_pages() -> Vec<(Page, bool)> {
+        [
+            (PixelFormat::Rgb8, true),
+            (PixelFormat::Bw1, false),
+            (PixelFormat::Gray8, true),
+            (PixelFormat::Rgb8, false),
+            (PixelFormat::Bw1, true),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (pixels, known))| (pattern_page(pixels, 19 + i as u32, 11, 150), known))
+        .collect()
+    }
+
+    /// Writes `pages` into a document the way the transfer layer does: at
+    /// the first error the page in progress is abandoned and the job ends;
+    /// the document is then finished. Returns the pages kept and the
+    /// first error.
+    fn scan_document(enc: &mut dyn PageEncoder, pages: &[(Page, bool)]) -> Option<io::Error> {
+        for (page, known) in pages {
+            let header = PageHeader {
+                height: if *known { page.header.height } else { None },
+                ..page.header
+            };
+            let mut result = enc.begin_page(&header);
+            for band in page.bands(4) {
+                result = result.and_then(|()| enc.write_band(&band));
+            }
+            if let Err(err) = result.and_then(|()| enc.end_page()) {
+                enc.abandon_page()
+                    .expect("cutting the page off works on a full disk");
+                return Some(err);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_full_disk_at_any_byte_keeps_the_pages_completed_before_it() {
+        let pages = five_pages();
+        for format in [FileFormat::Pdf, FileFormat::Tiff] {
+            let whole = SharedDest::default();
+            let mut enc =
+                document_encoder(format, EncodeOptions::default(), Box::new(whole.clone()))
+                    .expect("encoder");
+            assert!(scan_document(enc.as_mut(), &pages).is_none());
+            enc.finish().expect("finish");
+            let reference = whole.bytes();
+            // Where each page's document ends: its first checkpoint that
+            // counts it (TIFF checkpoints again once the page is linked).
+            let mut ends: Vec<u64> = Vec::new();
+            for (len, count) in whole.checkpoints() {
+                if count as usize > ends.len() {
+                    ends.push(len);
+                }
+            }
+            assert_eq!(ends.len(), 5, "{format:?}");
+            assert_eq!(*ends.last().expect("five"), reference.len() as u64);
+            // The document of the first k pages, for every k.
+            let documents: Vec<Vec<u8>> = (1..=pages.len())
+                .map(|k| {
+                    let dest = SharedDest::default();
+                    let mut enc =
+                        document_encoder(format, EncodeOptions::default(), Box::new(dest.clone()))
+                            .expect("encoder");
+                    assert!(scan_document(enc.as_mut(), &pages[..k]).is_none());
+                    enc.finish().expect("finish");
+                    dest.bytes()
+                })
+                .collect();
+
+            for limit in 0..=reference.len() as u64 + 1 {
+                let disk = SharedDest::default();
+                let dest = FullDisk {
+                    inner: disk.clone(),
+                    limit,
+                };
+                let mut enc = document_encoder(format, EncodeOptions::default(), Box::new(dest))
+                    .expect("encoder");
+                let error = scan_document(enc.as_mut(), &pages);
+                let kept = ends.iter().filter(|&&end| end <= limit).count();
+                assert_eq!(enc.pages() as usize, kept, "{format:?} on {limit} bytes");
+                match error {
+                    None => assert_eq!(kept, 5, "{format:?} on {limit} bytes"),
+                    Some(err) => assert_eq!(
+                        err.kind(),
+                        io::ErrorKind::StorageFull,
+                        "{format:?} on {limit} bytes: {err}"
+                    ),
+                }
+                let finished = enc.finish();
+                if kept == 0 {
+                    assert!(finished.is_err(), "{format:?}: nothing to finish");
+                    continue;
+                }
+                finished.unwrap_or_else(|e| panic!("{format:?} on {limit} bytes: {e}"));
+                // The document of the pages completed: exactly what it was
+                // after its last page, valid as such.
+                assert!(
+                    disk.bytes() == documents[kept - 1],
+                    "{format:?} on {limit} bytes: cut back to page {kept}"
+                );
+            }
+            // Each of those documents is a valid one of its pages.
+            for (count, bytes) in documents.iter().enumerate() {
+                let found = crate::output::salvage::complete_pages(&mut io::Cursor::new(bytes))
+                    .expect("reads");
+                let expected = (bytes.len() as u64, count as u32 + 1, None);
+                assert_eq!((found.len, found.pages, found.unlink), expected);
             }
         }
     }

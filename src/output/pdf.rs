@@ -9,13 +9,20 @@
 //! come from its SOF marker, its resolution from the page header, else its
 //! JFIF density, else 300 dpi.
 //!
-//! Pages are appended as they complete: each page's image, content stream
-//! and page object are written at `end_page`, and only their offsets are
-//! remembered. `finish` writes the page tree, the catalog, the
-//! cross-reference table and the trailer. An abandoned page is cut off the
-//! stream, so `finish` still yields a valid document of the completed
-//! pages. A one-page PDF stream also takes a PDF the device encoded and
-//! copies it untouched. This module does not read PDF.
+//! Every page is an incremental update of the document, written whole at
+//! `end_page`: the page's image, content stream and page object, a new
+//! revision of the page tree listing every page so far (the catalog and
+//! the info dictionary come with the first page), a cross-reference
+//! section for exactly the objects of this update, and a trailer whose
+//! `/Prev` points at the previous section. A multipage document is then
+//! [checkpointed](Destination::checkpoint), so at every moment the stream
+//! is a valid PDF of the pages completed so far, and a crash or a full
+//! disk only cost the page in progress; `finish` has nothing left to
+//! write. Nothing of a page reaches the stream before its `end_page` (a
+//! device JPEG is held until it is whole), so the stream always ends with
+//! a complete revision. An abandoned page is cut off the stream. A
+//! one-page PDF stream also takes a PDF the device encoded and copies it
+//! untouched. [`salvage`](super::salvage) reads these documents back.
 
 use super::common::{RowProgress, Sink, check_header, invalid_data, invalid_input, out_of_order};
 use super::jpeg::{encode_jpeg, page_buffer};
@@ -26,9 +33,9 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use std::io::{self, Write};
 
-/// Object number of the catalog (written by `finish`).
+/// Object number of the catalog (written with the first page).
 const CATALOG: u32 = 1;
-/// Object number of the page tree (written by `finish`).
+/// Object number of the page tree (a new revision with every page).
 const PAGES: u32 = 2;
 /// Number of the first object written for a page.
 const FIRST_PAGE_OBJECT: u32 = 3;
@@ -45,17 +52,29 @@ pub struct PdfEncoder {
     /// Absolute position of the `%PDF` header (offsets count from here).
     base: u64,
     header_written: bool,
-    /// Offsets of objects 3, 4, ... (from `base`); catalog and page tree
-    /// are written last.
+    /// Offsets of objects 3, 4, ... (from `base`), in number order.
     objects: Vec<u64>,
     /// Object numbers of the completed pages.
     page_objects: Vec<u32>,
+    /// The info dictionary's object number, once written.
+    info: Option<u32>,
+    /// Offset (from `base`) of the last cross-reference section.
+    last_xref: Option<u64>,
     /// The stream holds a PDF the device encoded, copied as it is.
     copied: bool,
-    /// Where the page in progress began, and how many objects existed.
-    page_start: u64,
-    objects_at_page_start: usize,
-    pages_at_page_start: usize,
+    /// The encoder as the page in progress found it.
+    mark: Mark,
+}
+
+/// What `abandon_page` restores: the encoder before the page began.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    /// Absolute position where the page began.
+    pos: u64,
+    objects: usize,
+    pages: usize,
+    info: Option<u32>,
+    last_xref: Option<u64>,
 }
 
 /// Where the encoder stands.
@@ -88,17 +107,14 @@ enum RawImage {
     Bits(ZlibEncoder<Vec<u8>>),
 }
 
-/// A device JPEG in progress.
+/// A device JPEG in progress, held until it is whole.
 struct EncodedPage {
     header: Option<PageHeader>,
-    /// Bytes held until the SOF marker has been seen.
-    pending: Vec<u8>,
-    /// What the SOF said, once seen (then the image object is open).
+    /// The JPEG's bytes so far.
+    data: Vec<u8>,
+    /// What the SOF said (with the height the header gave when the frame
+    /// header had none), once seen.
     info: Option<JpegInfo>,
-    /// Object number of the image; the next one holds its length.
-    image_object: u32,
-    /// Bytes of JPEG data written into the image stream.
-    written: u64,
 }
 
 /// What a JPEG's header says about the image.
@@ -247,10 +263,16 @@ impl PdfEncoder {
             header_written: false,
             objects: Vec::new(),
             page_objects: Vec::new(),
+            info: None,
+            last_xref: None,
             copied: false,
-            page_start: base,
-            objects_at_page_start: 0,
-            pages_at_page_start: 0,
+            mark: Mark {
+                pos: base,
+                objects: 0,
+                pages: 0,
+                info: None,
+                last_xref: None,
+            },
         })
     }
 
@@ -271,9 +293,13 @@ impl PdfEncoder {
                 "after the page: a single-page stream takes one page",
             ));
         }
-        self.page_start = self.sink.pos();
-        self.objects_at_page_start = self.objects.len();
-        self.pages_at_page_start = self.page_objects.len();
+        self.mark = Mark {
+            pos: self.sink.pos(),
+            objects: self.objects.len(),
+            pages: self.page_objects.len(),
+            info: self.info,
+            last_xref: self.last_xref,
+        };
         Ok(())
     }
 
@@ -384,59 +410,44 @@ impl PdfEncoder {
         self.write_page(image, header.width, height, (header.dpi_x, header.dpi_y))
     }
 
-    /// Opens the image object of a device JPEG once its header is known,
-    /// and writes what was held back.
-    fn open_encoded_image(&mut self, page: &mut EncodedPage, info: JpegInfo) -> io::Result<()> {
-        let height = match (info.height, page.header.and_then(|h| h.height)) {
-            (0, Some(height)) => height,
-            (0, None) => return Err(invalid_data("JPEG without a height in its frame header")),
-            (height, _) => height,
-        };
-        let info = JpegInfo { height, ..info };
-        let (space, decode) = match info.components {
-            1 => ("/DeviceGray", ""),
-            3 => ("/DeviceRGB", ""),
-            _ if info.adobe => ("/DeviceCMYK", " /Decode [1 0 1 0 1 0 1 0]"),
-            _ => ("/DeviceCMYK", ""),
-        };
-        page.image_object = self.reserve_object();
-        let length = self.reserve_object();
-        self.start_object(page.image_object)?;
-        write!(
-            self.sink,
-            "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace {space} \
-             /BitsPerComponent 8{decode} /Filter /DCTDecode /Length {length} 0 R >>\nstream\n",
-            info.width, info.height
-        )?;
-        self.sink.write_all(&page.pending)?;
-        page.written = page.pending.len() as u64;
-        page.pending = Vec::new();
-        page.info = Some(info);
-        Ok(())
-    }
-
-    /// Writes the end of a device JPEG's image object and its page.
+    /// Writes the image object and the page of a whole device JPEG.
     fn complete_encoded(&mut self, page: &EncodedPage) -> io::Result<()> {
         let Some(info) = page.info else {
             return Err(invalid_data(
                 "encoded page ended before its JPEG frame header",
             ));
         };
-        self.sink.write_all(b"\nendstream\nendobj\n")?;
-        let length = page.image_object + 1;
-        self.start_object(length)?;
-        write!(self.sink, "{}\nendobj\n", page.written)?;
+        let (space, decode) = match info.components {
+            1 => ("/DeviceGray", ""),
+            3 => ("/DeviceRGB", ""),
+            _ if info.adobe => ("/DeviceCMYK", " /Decode [1 0 1 0 1 0 1 0]"),
+            _ => ("/DeviceCMYK", ""),
+        };
+        let image = self.stream_object(
+            &format!(
+                "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace {space} \
+                 /BitsPerComponent 8{decode} /Filter /DCTDecode",
+                info.width, info.height
+            ),
+            &page.data,
+        )?;
         let dpi = page
             .header
             .map(|h| (h.dpi_x, h.dpi_y))
             .filter(|&(x, y)| x > 0 && y > 0)
             .or(info.dpi)
             .unwrap_or((DEFAULT_DPI, DEFAULT_DPI));
-        self.write_page(page.image_object, info.width, info.height, dpi)
+        self.write_page(image, info.width, info.height, dpi)
     }
 
-    /// Writes page tree, catalog, info, cross-reference table and trailer.
-    fn write_trailer(&mut self) -> io::Result<()> {
+    /// Writes the revision that adds the page just written: the page
+    /// tree, (with the first page) the catalog and the info dictionary,
+    /// the cross-reference section of this update and the trailer.
+    fn write_revision(&mut self) -> io::Result<()> {
+        let first = self.last_xref.is_none();
+        if first {
+            self.info = Some(self.object("<< /Producer (Streamscan) >>")?);
+        }
         let kids: Vec<String> = self
             .page_objects
             .iter()
@@ -450,26 +461,54 @@ impl PdfEncoder {
             self.page_objects.len()
         )?;
         let catalog_at = self.sink.pos() - self.base;
-        write!(
-            self.sink,
-            "{CATALOG} 0 obj\n<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n"
-        )?;
-        let info = self.object("<< /Producer (Streamscan) >>")?;
-        let xref_at = self.sink.pos() - self.base;
-        let size = info + 1;
-        let mut xref = format!("xref\n0 {size}\n0000000000 65535 f \n");
-        xref.reserve(20 * size as usize);
-        for offset in [catalog_at, pages_at].iter().chain(self.objects.iter()) {
-            if *offset > 9_999_999_999 {
-                return Err(invalid_input("PDF too large for a cross-reference table"));
-            }
-            xref.push_str(&format!("{offset:010} 00000 n \n"));
+        if first {
+            write!(
+                self.sink,
+                "{CATALOG} 0 obj\n<< /Type /Catalog /Pages {PAGES} 0 R >>\nendobj\n"
+            )?;
         }
+        let xref_at = self.sink.pos() - self.base;
+        let size = FIRST_PAGE_OBJECT + self.objects.len() as u32;
+        let new = &self.objects[self.mark.objects..];
+        let mut xref = String::with_capacity(64 + 20 * (new.len() + 3));
+        xref.push_str("xref\n");
+        let entries: Vec<u64> = if first {
+            xref.push_str(&format!("0 {size}\n0000000000 65535 f \n"));
+            [catalog_at, pages_at]
+                .into_iter()
+                .chain(new.iter().copied())
+                .collect()
+        } else {
+            xref.push_str(&format!("{PAGES} 1\n"));
+            push_entry(&mut xref, pages_at)?;
+            let first_new = FIRST_PAGE_OBJECT + self.mark.objects as u32;
+            xref.push_str(&format!("{first_new} {}\n", new.len()));
+            new.to_vec()
+        };
+        for offset in entries {
+            push_entry(&mut xref, offset)?;
+        }
+        let info = self.info.unwrap_or(0);
+        let prev = self
+            .last_xref
+            .map(|at| format!(" /Prev {at}"))
+            .unwrap_or_default();
         xref.push_str(&format!(
-            "trailer\n<< /Size {size} /Root {CATALOG} 0 R /Info {info} 0 R >>\nstartxref\n{xref_at}\n%%EOF\n"
+            "trailer\n<< /Size {size} /Root {CATALOG} 0 R /Info {info} 0 R{prev} >>\nstartxref\n{xref_at}\n%%EOF\n"
         ));
-        self.sink.write_all(xref.as_bytes())
+        self.sink.write_all(xref.as_bytes())?;
+        self.last_xref = Some(xref_at);
+        Ok(())
     }
+}
+
+/// Appends a cross-reference entry (20 bytes) for an object at `offset`.
+fn push_entry(xref: &mut String, offset: u64) -> io::Result<()> {
+    if offset > 9_999_999_999 {
+        return Err(invalid_input("PDF too large for a cross-reference table"));
+    }
+    xref.push_str(&format!("{offset:010} 00000 n \n"));
+    Ok(())
 }
 
 impl PageEncoder for PdfEncoder {
@@ -538,37 +577,36 @@ impl PageEncoder for PdfEncoder {
         }
         self.stage = Stage::Encoded(Box::new(EncodedPage {
             header: header.copied(),
-            pending: Vec::new(),
+            data: Vec::new(),
             info: None,
-            image_object: 0,
-            written: 0,
         }));
         self.write_header()
     }
 
     fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let mut stage = std::mem::replace(&mut self.stage, Stage::Ready);
-        let result = match &mut stage {
-            Stage::Encoded(page) if page.info.is_some() => {
-                page.written += bytes.len() as u64;
-                self.sink.write_all(bytes)
+        match &mut self.stage {
+            Stage::Encoded(page) => {
+                page.data.extend_from_slice(bytes);
+                if page.info.is_none()
+                    && let Some(info) = parse_jpeg_header(&page.data)?
+                {
+                    let height = match (info.height, page.header.and_then(|h| h.height)) {
+                        (0, Some(height)) => height,
+                        (0, None) => {
+                            return Err(invalid_data("JPEG without a height in its frame header"));
+                        }
+                        (height, _) => height,
+                    };
+                    page.info = Some(JpegInfo { height, ..info });
+                }
+                Ok(())
             }
             Stage::Copy => self.sink.write_all(bytes),
-            Stage::Encoded(page) => {
-                page.pending.extend_from_slice(bytes);
-                match parse_jpeg_header(&page.pending) {
-                    Ok(Some(info)) => self.open_encoded_image(page, info),
-                    Ok(None) => Ok(()),
-                    Err(err) => Err(err),
-                }
-            }
             _ => Err(out_of_order(
                 "write_encoded",
                 "without an encoded page open",
             )),
-        };
-        self.stage = stage;
-        result
+        }
     }
 
     fn end_page(&mut self) -> io::Result<()> {
@@ -581,12 +619,13 @@ impl PageEncoder for PdfEncoder {
                 }
             },
             Stage::Encoded(page) => self.complete_encoded(&page),
-            Stage::Copy if self.sink.pos() == self.page_start => {
+            Stage::Copy if self.sink.pos() == self.mark.pos => {
                 Err(invalid_input("encoded page ended without any bytes"))
             }
             Stage::Copy => {
                 self.copied = true;
-                Ok(())
+                self.stage = Stage::Ready;
+                return self.sink.flush();
             }
             other => {
                 self.stage = other;
@@ -596,7 +635,11 @@ impl PageEncoder for PdfEncoder {
         // On error the stage stays `Broken`: `abandon_page` cuts off what
         // this page wrote.
         result?;
+        self.write_revision()?;
         self.sink.flush()?;
+        if self.max_pages.is_none() {
+            self.sink.dest.checkpoint(self.pages())?;
+        }
         self.stage = Stage::Ready;
         Ok(())
     }
@@ -609,13 +652,16 @@ impl PageEncoder for PdfEncoder {
             return Ok(());
         }
         self.stage = Stage::Ready;
-        self.objects.truncate(self.objects_at_page_start);
-        self.page_objects.truncate(self.pages_at_page_start);
+        let mark = self.mark;
+        self.objects.truncate(mark.objects);
+        self.page_objects.truncate(mark.pages);
+        self.info = mark.info;
+        self.last_xref = mark.last_xref;
         self.copied = false;
-        if self.page_start == self.base {
+        if mark.pos == self.base {
             self.header_written = false;
         }
-        self.sink.truncate_to(self.page_start)
+        self.sink.truncate_to(mark.pos)
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -635,7 +681,7 @@ impl PageEncoder for PdfEncoder {
         if self.page_objects.is_empty() {
             return Err(invalid_input("no page was written to the PDF document"));
         }
-        self.write_trailer()?;
+        // The last page's revision completed the document.
         self.sink.flush()?;
         self.stage = Stage::Finished;
         Ok(())
@@ -735,39 +781,63 @@ mod tests {
         assert_eq!(real(0.00001), "0");
     }
 
-    /// The offsets of the cross-reference table, checked against the file
-    /// (bytes, not text: images hold binary data); returns the entries.
-    fn check_xref(bytes: &[u8]) -> usize {
+    /// Walks the cross-reference sections from the last one back along
+    /// `/Prev`, checking every entry against the file (bytes, not text:
+    /// images hold binary data) and that each section's trailer closes a
+    /// revision; returns the objects in use, by number.
+    fn check_xref(bytes: &[u8]) -> std::collections::BTreeSet<usize> {
         let marker = b"startxref\n";
         let at = bytes
             .windows(marker.len())
             .rposition(|w| w == marker)
             .expect("startxref");
         let tail = std::str::from_utf8(&bytes[at + marker.len()..]).expect("ASCII tail");
-        let start: usize = tail
-            .lines()
-            .next()
-            .and_then(|t| t.parse().ok())
-            .expect("offset");
-        let xref = std::str::from_utf8(&bytes[start..]).expect("ASCII table");
-        assert!(
-            xref.starts_with("xref\n0 "),
-            "startxref points at the table"
-        );
-        let entries: Vec<&str> = xref
-            .lines()
-            .skip(2)
-            .take_while(|l| !l.starts_with("trailer"))
-            .collect();
-        for (n, entry) in entries.iter().enumerate().skip(1) {
-            assert_eq!(entry.len(), 19, "20 bytes with the newline");
-            let offset: usize = entry[..10].parse().expect("offset");
-            assert!(
-                bytes[offset..].starts_with(format!("{n} 0 obj\n").as_bytes()),
-                "object {n} at {offset}"
-            );
+        assert!(tail.ends_with("\n%%EOF\n"), "the file ends with a revision");
+        let mut next: Option<usize> = tail.lines().next().and_then(|t| t.parse().ok());
+        let mut seen = std::collections::BTreeSet::new();
+        let mut sections = 0;
+        while let Some(start) = next {
+            sections += 1;
+            let text = String::from_utf8_lossy(&bytes[start..]).into_owned();
+            assert!(text.starts_with("xref\n"), "a section at {start}");
+            let mut lines = text.lines().skip(1);
+            loop {
+                let line = lines.next().expect("subsection or trailer");
+                if line == "trailer" {
+                    break;
+                }
+                let (first, count) = line.split_once(' ').expect("first count");
+                let first: usize = first.parse().expect("first");
+                let count: usize = count.parse().expect("count");
+                for n in first..first + count {
+                    let entry = lines.next().expect("entry");
+                    assert_eq!(entry.len(), 19, "20 bytes with the newline");
+                    if entry.ends_with(" f ") {
+                        assert_eq!(n, 0, "only the head of the free list");
+                        continue;
+                    }
+                    let offset: usize = entry[..10].parse().expect("offset");
+                    assert!(offset < start, "object {n} before its section");
+                    assert!(
+                        bytes[offset..].starts_with(format!("{n} 0 obj\n").as_bytes()),
+                        "object {n} at {offset}"
+                    );
+                    seen.insert(n);
+                }
+            }
+            let trailer = lines.next().expect("trailer dictionary");
+            assert!(trailer.contains("/Root 1 0 R"), "{trailer}");
+            next = trailer
+                .split("/Prev ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .map(|n| n.parse().expect("prev offset"));
+            if let Some(prev) = next {
+                assert!(prev < start, "sections chain backwards");
+            }
         }
-        entries.len()
+        assert!(sections > 0);
+        seen
     }
 
     #[test]
@@ -793,9 +863,11 @@ mod tests {
         enc.write_encoded(&[0xff, 0xd9]).expect("write");
         enc.end_page().expect("end");
         enc.finish().expect("finish");
-        // Catalog, pages, 3 objects per raw page, 4 for the JPEG, info.
-        assert_eq!(check_xref(&dest.bytes()), 1 + 2 + 3 + 3 + 4 + 1);
+        // Catalog, pages, 3 objects per page, info.
+        let objects = check_xref(&dest.bytes());
+        assert_eq!(objects, (1..=2 + 3 + 3 + 3 + 1).collect());
         let text = String::from_utf8_lossy(&dest.bytes()).into_owned();
+        assert_eq!(text.matches("%%EOF").count(), 3, "a revision per page");
         assert!(text.contains("/Count 3"));
         assert!(text.contains("/MediaBox [0 0 3.84 3.84]"), "JFIF 150 dpi");
     }

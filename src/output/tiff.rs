@@ -7,9 +7,14 @@
 //! A page is written as it arrives: strips go to the stream as soon as they
 //! fill up, the page's IFD follows its last strip at `end_page`, and only
 //! then is the previous IFD's next-IFD offset (or the header's first-IFD
-//! offset) pointed at it. After every `end_page` the stream is therefore a
-//! valid TIFF of the completed pages, and an abandoned page is cut off
-//! without touching them. This module does not decode TIFF.
+//! offset) pointed at it; the last IFD's next-IFD offset stays 0. After
+//! every `end_page` the stream is therefore a valid TIFF of the completed
+//! pages; a multipage document is [checkpointed](Destination::checkpoint)
+//! once the IFD is written and again once it is linked, so the link never
+//! reaches the disk before what it points at. An abandoned page is cut off
+//! and the link to it (if it was made) set back to 0, without touching the
+//! completed pages. This module does not decode TIFF;
+//! [`salvage`](super::salvage) walks these documents back.
 
 use super::common::{RowProgress, Sink, check_header, invalid_input, out_of_order};
 use super::{EncodeOptions, FileFormat, PageEncoder};
@@ -195,8 +200,15 @@ impl TiffEncoder {
         let (bytes, next_at) = ifd.encode(ifd_offset)?;
         self.sink.write_all(&bytes)?;
         self.offset(self.sink.pos())?;
+        if !self.single {
+            // The IFD is on the disk before anything points at it.
+            self.sink.dest.checkpoint(self.pages)?;
+        }
         // Only now does the document reach the new page.
         self.sink.patch(self.link_at, &ifd_offset.to_le_bytes())?;
+        if !self.single {
+            self.sink.dest.checkpoint(self.pages + 1)?;
+        }
         self.link_at = ifd_at + next_at;
         Ok(())
     }
@@ -395,8 +407,12 @@ impl PageEncoder for TiffEncoder {
         self.stage = Stage::Ready;
         if self.page_start == self.base {
             self.header_written = false;
+            return self.sink.truncate_to(self.page_start);
         }
-        self.sink.truncate_to(self.page_start)
+        self.sink.truncate_to(self.page_start)?;
+        // The page may have been linked before its end failed: the last
+        // complete page is the last one again.
+        self.sink.patch(self.link_at, &0u32.to_le_bytes())
     }
 
     fn finish(&mut self) -> io::Result<()> {

@@ -1,6 +1,7 @@
 //! Running programs: the built `streamscan` binary in a folder of the
 //! test's (stdin closed, no display, so it never opens the desktop app),
-//! what a finished run said, its `--events json` lines, and the external
+//! what a finished run said (every job's message trace checked by the
+//! program itself), its `--events json` lines, and the external
 //! tools that read our outputs back (qpdf, poppler, ...), which fail the
 //! test, never skip it, when they are missing. Talking to a running child
 //! (Ctrl+C, reading events as they come) stays in `tests/cli.rs`.
@@ -52,8 +53,14 @@ impl From<Output> for CliRun {
 }
 
 impl CliRun {
-    /// Asserts the exit status, showing everything the program said.
+    /// Asserts the exit status and that no job broke the message order,
+    /// showing everything the program said.
     pub fn expect(&self, code: i32) -> &CliRun {
+        assert!(
+            !self.stderr.contains("broke the message order"),
+            "{}",
+            self.stderr
+        );
         assert_eq!(
             self.code,
             Some(code),

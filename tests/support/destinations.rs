@@ -1,7 +1,8 @@
 //! The in-memory destination of the tests: a stream that a transfer, an
 //! encoder or a callback writes into while the test keeps a handle on it,
 //! so that its bytes, its end (completed or discarded) and every byte ever
-//! written to it can be read afterwards. It can also play a full disk.
+//! written to it can be read afterwards. It can also play a full disk, and
+//! it records the document's checkpoints (one per complete page).
 //! Real files (`FileDestination`) are not here; `tests/output_files.rs`
 //! tests them directly.
 
@@ -30,13 +31,17 @@ pub struct StreamState {
     pub completed: bool,
     /// `discard` was called (it also empties the stream).
     pub discarded: bool,
-    /// Fail writes once the stream would exceed this many bytes.
+    /// The disk holds this many bytes: a write past them stores what
+    /// fits (a short write) and the next one fails.
     pub limit: Option<usize>,
+    /// (length, pages) at every checkpoint.
+    pub checkpoints: Vec<(u64, u32)>,
 }
 
 impl SharedStream {
-    /// A stream that fails every write with "No space left on device"
-    /// once it would hold more than `limit` bytes.
+    /// A stream on a disk of `limit` bytes: what does not fit fails with
+    /// "No space left on device" (after a short write of what fits, as a
+    /// file system does).
     pub fn with_limit(limit: usize) -> SharedStream {
         let stream = SharedStream::default();
         stream.state().limit = Some(limit);
@@ -67,18 +72,28 @@ impl SharedStream {
     pub fn written(&self) -> u64 {
         self.state().written
     }
+
+    /// The stream's length and page count at every checkpoint so far.
+    pub fn checkpoints(&self) -> Vec<(u64, u32)> {
+        self.state().checkpoints.clone()
+    }
 }
 
 impl Write for SharedStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut s = self.state();
+        let mut buf = buf;
         if let Some(limit) = s.limit
             && s.pos + buf.len() > limit
         {
-            return Err(io::Error::new(
-                io::ErrorKind::StorageFull,
-                "No space left on device",
-            ));
+            let room = limit.saturating_sub(s.pos);
+            if room == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "No space left on device",
+                ));
+            }
+            buf = &buf[..room];
         }
         let end = s.pos + buf.len();
         if s.bytes.len() < end {
@@ -126,5 +141,11 @@ impl Destination for SharedStream {
         s.discarded = true;
         s.bytes.clear();
         s.pos = 0;
+    }
+    fn checkpoint(&mut self, pages: u32) -> io::Result<()> {
+        let mut s = self.state();
+        let len = s.bytes.len() as u64;
+        s.checkpoints.push((len, pages));
+        Ok(())
     }
 }

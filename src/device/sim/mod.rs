@@ -21,7 +21,7 @@
 //!
 //! Faults by source: `jam`, `multifeed` and `empty` are feeder conditions
 //! (a flatbed scan is not affected by them); `coveropen`, `disconnect`,
-//! `hang` and `busy` hit any source.
+//! `hang`, `freeze` and `busy` hit any source.
 
 pub mod discovery;
 pub mod encode;
@@ -33,6 +33,7 @@ pub use discovery::{SIM_KIND, SIM_NAME, SimBackend};
 pub use encode::BodyFormat;
 pub use options::{Fault, SimOptions, Speed};
 
+use crate::clock::CancelToken;
 use crate::raster::geometry::{Rect, crop, straighten};
 use crate::raster::{Band, Page, PageHeader};
 use crate::stream::{FileFormat, Side};
@@ -50,6 +51,9 @@ use storage::Storage;
 
 /// Rows per band the virtual scanner sends.
 pub const BAND_ROWS: u32 = 32;
+
+/// How long a `freeze` fault blocks the job.
+const FREEZE: Duration = Duration::from_secs(3600);
 
 /// Name of the root item.
 pub const ROOT_ITEM: &str = "Root";
@@ -320,6 +324,7 @@ impl SimDriver {
                 .find(|f| f.page() == number && mid_page_fault_applies(*f, flatbed));
             for piece in pieces(&prepared.page, prepared.body.as_ref()) {
                 if let Some(fault) = fault_pending
+                    && !matches!(fault, Fault::Freeze(_))
                     && piece.first_row >= height / 2
                 {
                     fault_pending = None;
@@ -335,6 +340,14 @@ impl SimDriver {
                     sink.wait(band_time)?;
                 }
                 piece.send(sink)?;
+                // A freeze comes right after the first STATUS of 50 % or
+                // more, with no call to the layer in between: whoever saw
+                // that STATUS knows the device is frozen.
+                if let Some(Fault::Freeze(_)) = fault_pending
+                    && piece.percent >= 50
+                {
+                    return Err(freeze(sink));
+                }
             }
             sink.end_page()?;
             return Ok(());
@@ -379,6 +392,7 @@ impl SimDriver {
                     "the virtual scanner stopped responding",
                 ))));
             }
+            Fault::Freeze(_) => return Err(freeze(sink)),
             Fault::Empty | Fault::Busy => StatusCode::GENERAL_ERROR,
         };
         match sink.device_status(code, None) {
@@ -714,10 +728,21 @@ impl From<Interrupted> for Stop {
     }
 }
 
+/// The device freezes: nothing comes back, and the cancel is not looked
+/// at, for [`FREEZE`].
+fn freeze(sink: &mut dyn AcquireSink) -> Stop {
+    let clock = sink.clock();
+    let until = clock.now().saturating_add(FREEZE);
+    clock.sleep_until(until, &CancelToken::new());
+    Stop::Error(DriverError::Communication(String::from(
+        "the virtual scanner froze",
+    )))
+}
+
 fn mid_page_fault_applies(fault: Fault, flatbed: bool) -> bool {
     match fault {
         Fault::Jam(_) | Fault::MultiFeed(_) => !flatbed,
-        Fault::CoverOpen(_) | Fault::Disconnect(_) | Fault::Hang(_) => true,
+        Fault::CoverOpen(_) | Fault::Disconnect(_) | Fault::Hang(_) | Fault::Freeze(_) => true,
         Fault::Empty | Fault::Busy => false,
     }
 }

@@ -38,6 +38,11 @@ pub enum Fault {
     Disconnect(u32),
     /// The device stops sending in the middle of page k.
     Hang(u32),
+    /// The device stops in the middle of page k, right after the first
+    /// STATUS of 50 % or more, and answers nothing, not even a cancel, for
+    /// an hour (a USB transfer that never returns): only leaving the
+    /// program ends the job sooner.
+    Freeze(u32),
     /// The device is busy when the job starts. Retry = it became free.
     Busy,
 }
@@ -50,7 +55,8 @@ impl Fault {
             | Fault::MultiFeed(k)
             | Fault::CoverOpen(k)
             | Fault::Disconnect(k)
-            | Fault::Hang(k) => k,
+            | Fault::Hang(k)
+            | Fault::Freeze(k) => k,
             Fault::Empty | Fault::Busy => 0,
         }
     }
@@ -86,10 +92,11 @@ impl FromStr for Fault {
             "coveropen" => needs_page(Fault::CoverOpen),
             "disconnect" => needs_page(Fault::Disconnect),
             "hang" => needs_page(Fault::Hang),
+            "freeze" => needs_page(Fault::Freeze),
             "empty" => no_page(Fault::Empty),
             "busy" => no_page(Fault::Busy),
             other => Err(format!(
-                "unknown fault `{other}` (jam@K, multifeed@K, coveropen@K, empty, disconnect@K, hang@K, busy)"
+                "unknown fault `{other}` (jam@K, multifeed@K, coveropen@K, empty, disconnect@K, hang@K, freeze@K, busy)"
             )),
         }
     }

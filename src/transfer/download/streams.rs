@@ -119,6 +119,9 @@ impl Destination for Counted {
         self.inner.discard();
         self.log.note(DestinationOp::Discarded);
     }
+    fn checkpoint(&mut self, pages: u32) -> io::Result<()> {
+        self.inner.checkpoint(pages)
+    }
     fn describe(&self) -> String {
         self.inner.describe()
     }
