@@ -8,6 +8,7 @@
 
 mod support;
 
+use std::sync::Arc;
 use streamscan::device::sim::BodyFormat;
 use streamscan::device::sim::encode::{encode_page, frame_height};
 use streamscan::output::FileFormat;
@@ -15,7 +16,6 @@ use streamscan::raster::{Page, PageHeader};
 use streamscan::transfer::{
     ColorMode, MessageKind, Outcome, PageSize, ScanSettings, Source, StatusCode, TraceEvent,
 };
-use std::sync::Arc;
 use support::*;
 
 /// Pages from the feeder at 75 dpi into one stream per page of `format`.
@@ -224,8 +224,17 @@ fn dnl_jpeg_pages_pass_through_untouched_and_still_reach_the_observer() {
     let taps = taps.taps();
     for (n, (body, page)) in files.iter().zip(&raw).enumerate() {
         let expected = encode_page(page, BodyFormat::Jpeg, false).expect("encodes");
-        assert!(expected.bytes == *body, "page {}: the body was changed", n + 1);
-        assert_eq!(frame_height(body), Some(0), "page {}: height deferred", n + 1);
+        assert!(
+            expected.bytes == *body,
+            "page {}: the body was changed",
+            n + 1
+        );
+        assert_eq!(
+            frame_height(body),
+            Some(0),
+            "page {}: height deferred",
+            n + 1
+        );
         // The observer saw every row of the page, decoded from the body.
         let page_no = n as u32 + 1;
         let start = taps

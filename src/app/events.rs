@@ -34,7 +34,8 @@ impl StreamscanApp {
         }
     }
 
-    pub(super) fn apply(&mut self, ctx: &egui::Context, event: Event) {
+    /// Folds one engine event into the state.
+    pub(super) fn apply_event(&mut self, ctx: &egui::Context, event: Event) {
         if let Event::Trace { job, trace } = &event {
             // Only with `EngineConfig::keep_traces` (tests): every job's
             // messages go through the shared order checker.
