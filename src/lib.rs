@@ -7,7 +7,8 @@
 //!
 //! - [`app`] and [`ui`]: the desktop app (eframe/egui), the only code that
 //!   imports egui: [`app`] holds its state and talks to the engine,
-//!   [`ui`] draws it. [`cli`] is the other front end.
+//!   [`ui`] draws a read-only borrow of it and returns [`app::Action`]s,
+//!   which the app applies after drawing. [`cli`] is the other front end.
 //! - [`engine`]: jobs on worker threads; `Command`s in, `Event`s out over
 //!   bounded channels, a waker for the front end. The CLI and the GUI both
 //!   drive it.

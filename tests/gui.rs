@@ -12,7 +12,7 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, TestRenderer};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
-use streamscan::app::{AppOptions, PageState, ScriptedDialogs, StreamscanApp};
+use streamscan::app::{Action, AppOptions, PageState, ScriptedDialogs, StreamscanApp};
 use streamscan::clock::{CancelToken, VirtualClock};
 use streamscan::device::sim::SimBackend;
 use streamscan::device::{Backend, Registry};
@@ -1448,4 +1448,90 @@ fn with_a_filter_that_reshapes_pages_only_the_rendered_page_is_tiled() {
         .filter_map(|(_, t)| t.spec)
         .collect();
     assert!(specs.iter().all(|s| s.x + s.width <= 945), "{specs:?}");
+}
+
+/// The app drawn by `ui::app_ui` alone, outside eframe: what the widgets
+/// ask for is kept, and applied only when the test says so.
+struct Drawn {
+    app: StreamscanApp,
+    asked: Vec<Action>,
+}
+
+/// Steps until `done` holds, folding engine events but applying nothing.
+fn drawn_until(harness: &mut Harness<'_, Drawn>, what: &str, done: impl Fn(&Drawn) -> bool) {
+    for _ in 0..STEP_CAP {
+        if done(harness.state()) {
+            return;
+        }
+        harness.step();
+        std::thread::yield_now();
+    }
+    panic!("gave up waiting for {what}");
+}
+
+#[test]
+fn the_widgets_only_read_the_app_and_what_they_ask_for_is_applied_after() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let storage = root.path().join("storage");
+    std::fs::create_dir_all(&storage).expect("storage dir");
+    let device = sim_id("", &storage);
+    let gate = Arc::new(Gate::default());
+    let mut app = StreamscanApp::with_context(
+        &egui::Context::default(),
+        options(root.path(), &device, &gate),
+    );
+    app.preferences_mut().destination.folder = root.path().join("out");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(
+            |ui, drawn: &mut Drawn| {
+                drawn.app.poll(ui.ctx());
+                let asked = streamscan::ui::app_ui(ui, &drawn.app);
+                drawn.asked.extend(asked);
+            },
+            Drawn {
+                app,
+                asked: Vec::new(),
+            },
+        );
+    drawn_until(&mut harness, "the device is listed", |d| {
+        d.app.selected_device().is_some_and(|d| d.items.is_some())
+    });
+    let asked = &harness.state().asked;
+    assert!(
+        asked.is_empty(),
+        "drawing alone asks for nothing: {asked:?}"
+    );
+
+    // An edited setting is asked for as a whole; the app keeps its own
+    // until the action is applied.
+    harness.get_by_label("Deskew").click();
+    harness.step();
+    harness.step();
+    let mut deskewed = harness.state().app.preferences().scan.clone();
+    assert!(!deskewed.filter.deskew);
+    deskewed.filter.deskew = true;
+    assert_eq!(
+        harness.state().asked,
+        [Action::SetScanSettings(deskewed.clone())]
+    );
+
+    harness.get_by_label("Scan").click();
+    harness.step();
+    harness.step();
+    let drawn = harness.state();
+    assert_eq!(drawn.asked.last(), Some(&Action::StartScan));
+    assert!(!drawn.app.is_scanning(), "the widgets start nothing");
+    assert!(!drawn.app.preferences().scan.filter.deskew);
+
+    // Applied in order, they do what the widgets asked for.
+    let drawn = harness.state_mut();
+    for action in std::mem::take(&mut drawn.asked) {
+        drawn.app.apply(action);
+    }
+    assert_eq!(drawn.app.preferences().scan, deskewed);
+    assert!(drawn.app.is_scanning());
+    drawn_until(&mut harness, "the scan to end", |d| !d.app.is_scanning());
+    assert_eq!(harness.state().app.strip().pages().len(), 1);
+    assert_eq!(pages_in(&root.path().join("out")), vec![1]);
 }

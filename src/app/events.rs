@@ -34,7 +34,8 @@ impl StreamscanApp {
         }
     }
 
-    pub(super) fn apply(&mut self, ctx: &egui::Context, event: Event) {
+    /// Folds one engine event into the state.
+    pub(super) fn apply_event(&mut self, ctx: &egui::Context, event: Event) {
         if let Event::ContractBroken { job, rule } = &event {
             // The engine's live checker: a bug in Streamscan.
             self.trace_violations.push(format!("job {job}: {rule}"));

@@ -3,9 +3,10 @@
 //! [`StreamscanApp`] owns the [`Engine`], the persisted [`Preferences`] and
 //! the runtime state of a session (devices, the running scan, the page
 //! strip, open questions). Each frame it drains the engine's events with
-//! `try_recv`, folds them into that state, and the widgets in
-//! [`crate::ui`] draw from it and call back into the methods here. Nothing
-//! in a frame blocks: device work runs in the engine, file dialogs on
+//! `try_recv` and folds them into that state; the widgets in [`crate::ui`]
+//! draw from a read-only borrow of it and return [`Action`]s, which
+//! [`StreamscanApp::apply`] then carries out with the methods here, in the
+//! same frame ([`actions`](mod@actions)). Nothing in a frame blocks: device work runs in the engine, file dialogs on
 //! helper threads ([`dialogs`]), and the engine's waker asks egui for a
 //! repaint when something happens.
 //!
@@ -18,8 +19,10 @@
 //! scans), `events` (folding engine events into the state), `files`
 //! (uploads, downloads, export, documents, recovery), `flatbed` (the
 //! preview of the glass and the scan area), [`devices`] (the device list
-//! and discovery), [`fit`](mod@fit) (settings fitted to the selected source).
+//! and discovery), [`fit`](mod@fit) (settings fitted to the selected source),
+//! [`actions`](mod@actions) (what the widgets ask for).
 
+pub mod actions;
 pub mod devices;
 pub mod dialogs;
 mod events;
@@ -33,6 +36,7 @@ pub mod session;
 pub mod strip;
 pub mod tiles;
 
+pub use actions::Action;
 pub use devices::{DeviceEntry, DeviceList, ListChange, Presence};
 pub use dialogs::{DialogPurpose, DialogRunner, FileDialogs, NativeDialogs, ScriptedDialogs};
 pub use fit::{Adjustment, Fitted, Setting, fit};
@@ -364,11 +368,6 @@ pub struct StreamscanApp {
     rendered_filter: FilterSettings,
     /// Largest rendering asked of the engine (within the GPU's limit).
     render_box: (u32, u32),
-    /// Screen rectangles of device rows (drop targets), by index.
-    pub(crate) device_rects: Vec<egui::Rect>,
-    /// Screen rectangle of the selected device's storage folder (a drop
-    /// target too).
-    pub(crate) storage_rect: Option<egui::Rect>,
     dialogs: DialogRunner,
     session: SessionStore,
     prepared_tx: crossbeam_channel::Sender<Prepared>,
@@ -464,8 +463,6 @@ impl StreamscanApp {
             view: PreviewView::default(),
             rendered_filter: FilterSettings::default(),
             render_box: RENDER_BOX,
-            device_rects: Vec::new(),
-            storage_rect: None,
             dialogs: DialogRunner::new(options.dialogs.clone()),
             session: SessionStore::new(&options.data_dir),
             prepared_tx,
@@ -576,6 +573,17 @@ impl StreamscanApp {
         self.view
     }
 
+    /// The drag editing the scan area on the flatbed preview, while it
+    /// lasts.
+    pub fn area_drag(&self) -> Option<AreaDrag> {
+        self.area_drag
+    }
+
+    /// The name typed for a new profile.
+    pub fn profile_name(&self) -> &str {
+        &self.profile_name
+    }
+
     /// The upload in progress or the last one.
     pub fn upload(&self) -> Option<&UploadJob> {
         self.upload.as_ref()
@@ -664,18 +672,8 @@ impl StreamscanApp {
         self.request_render();
     }
 
-    /// The tiles to draw at `places` (asking the engine for those that
-    /// are missing); `rows_now`: page rows so far of a page being scanned.
-    pub(crate) fn tiles_for(&mut self, places: &[TileKey], rows_now: Option<u32>) -> Vec<DrawTile> {
-        let (draw, commands) = self.tiles.want(places, rows_now);
-        for command in commands {
-            self.engine.send(command);
-        }
-        draw
-    }
-
     /// Re-renders when the filter settings changed since the last render.
-    pub(crate) fn filter_changed(&mut self) {
+    fn filter_changed(&mut self) {
         if self.prefs.scan.filter != self.rendered_filter && self.showing_flatbed() {
             self.rendered_filter = self.prefs.scan.filter;
             self.request_flatbed_render();
@@ -705,7 +703,9 @@ impl StreamscanApp {
         )
     }
 
-    /// Drains engine events and dialog answers; call once per frame.
+    /// Drains engine events and dialog answers, and re-renders the preview
+    /// when the filter settings changed since it was rendered; call once
+    /// per frame, before drawing.
     pub fn poll(&mut self, ctx: &egui::Context) {
         // Renderings stay within what the GPU takes in one texture.
         let side = ctx.input(|i| i.max_texture_side).max(256) as u32;
@@ -720,7 +720,7 @@ impl StreamscanApp {
         self.tiles.use_settings(tile_filter);
         for _ in 0..EVENTS_PER_FRAME {
             match self.engine.events().try_recv() {
-                Ok(event) => self.apply(ctx, event),
+                Ok(event) => self.apply_event(ctx, event),
                 Err(_) => break,
             }
         }
@@ -750,6 +750,8 @@ impl StreamscanApp {
                 DialogPurpose::Export => self.export_to(&path),
             }
         }
+        // Settings edited outside the widgets (tests do) re-render too.
+        self.filter_changed();
     }
 }
 
@@ -779,7 +781,14 @@ impl eframe::App for StreamscanApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.remember_window(ui.ctx());
         self.poll(ui.ctx());
-        crate::ui::app_ui(ui, self);
+        let actions = crate::ui::app_ui(ui, self);
+        if actions.iter().any(Action::redraws) {
+            // The widgets drew the state before these: draw it again.
+            ui.ctx().request_repaint();
+        }
+        for action in actions {
+            self.apply(action);
+        }
     }
 
     fn save(&mut self, _storage: &mut dyn eframe::Storage) {

@@ -67,6 +67,19 @@ pub struct Tile {
     last_used: u64,
 }
 
+impl Tile {
+    /// The tile as it can be drawn, once its texture came.
+    fn drawable(&self) -> Option<DrawTile> {
+        match (&self.texture, self.spec) {
+            (Some(texture), Some(spec)) => Some(DrawTile {
+                texture: texture.id(),
+                spec,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// A tile ready to draw: its texture and the page rectangle it covers.
 #[derive(Debug, Clone, Copy)]
 pub struct DrawTile {
@@ -125,6 +138,16 @@ impl TileStore {
         self.tiles.iter()
     }
 
+    /// The tiles held for `places` that are ready to draw (the preview
+    /// draws them, and then asks for the rest with [`TileStore::want`]).
+    pub fn drawable(&self, places: &[TileKey]) -> Vec<DrawTile> {
+        places
+            .iter()
+            .filter_map(|place| self.tiles.get(place))
+            .filter_map(Tile::drawable)
+            .collect()
+    }
+
     /// The tiles to draw for `places` of one page, and the commands asking
     /// for those that are missing or stale. `rows_now` is the number of
     /// page rows received so far while the page is being scanned.
@@ -144,12 +167,7 @@ impl TileStore {
                 last_used: 0,
             });
             tile.last_used = self.frame;
-            if let (Some(texture), Some(spec)) = (&tile.texture, tile.spec) {
-                draw.push(DrawTile {
-                    texture: texture.id(),
-                    spec,
-                });
-            }
+            draw.extend(tile.drawable());
             let wanted = place.spec();
             let stale = match (tile.spec, rows_now) {
                 (None, _) => true,
@@ -320,6 +338,8 @@ mod tests {
             };
             assert!(store.answer(&ctx, request, Ok(rendered(*tile, false))));
         }
+        // What the preview draws, reading the store, before it asks again.
+        assert_eq!(store.drawable(&places).len(), IN_FLIGHT);
         let (draw, rest) = store.want(&places, None);
         assert_eq!(draw.len(), IN_FLIGHT);
         assert_eq!(rest.len(), 2, "the other two are asked for now");

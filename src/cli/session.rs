@@ -41,9 +41,6 @@ pub enum Happening<'a> {
     },
 }
 
-/// The environment variable that turns on the trace check.
-pub const CHECK_TRACES: &str = "STREAMSCAN_CHECK_TRACES";
-
 /// The Ctrl+C channel, set up once per process (the handler is global).
 static INTERRUPTS: OnceLock<Option<Receiver<()>>> = OnceLock::new();
 

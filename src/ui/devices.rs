@@ -2,10 +2,19 @@
 //! selected device's items (sources and stored files, each file with a
 //! Download button), and the drop targets for uploads.
 
-use crate::app::Presence;
-use crate::app::StreamscanApp;
+use crate::app::{Action, Presence, StreamscanApp};
 use crate::transfer::{Item, ItemFlags};
-use egui::{RichText, Stroke};
+use egui::{Rect, RichText, Stroke};
+
+/// Where files dropped on the window go: the screen rectangles the device
+/// list took in this frame (layout, so it lives in the UI for one frame).
+#[derive(Debug, Default)]
+pub(super) struct DropTargets {
+    /// The row of each device, by index in the list.
+    devices: Vec<Rect>,
+    /// The selected device's storage folder.
+    storage: Option<Rect>,
+}
 
 /// The kind label a back end gave, capitalised for the list.
 fn kind_label(kind: &str) -> String {
@@ -27,8 +36,13 @@ fn files_hovering(ctx: &egui::Context) -> bool {
     ctx.input(|i| !i.raw.hovered_files.is_empty())
 }
 
-/// Draws the device list.
-pub fn devices_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+/// Draws the device list, noting where its drop targets are.
+pub(super) fn devices_ui(
+    ui: &mut egui::Ui,
+    app: &StreamscanApp,
+    targets: &mut DropTargets,
+    out: &mut Vec<Action>,
+) {
     ui.horizontal(|ui| {
         ui.heading("Devices");
         if ui
@@ -36,7 +50,7 @@ pub fn devices_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             .on_hover_text("Look for devices again")
             .clicked()
         {
-            app.refresh_devices();
+            out.push(Action::RefreshDevices);
         }
         if app.searching_devices() {
             ui.spinner();
@@ -104,12 +118,12 @@ pub fn devices_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         }
         rects.push(response.response.rect);
     }
-    app.device_rects = rects;
+    targets.devices = rects;
     if let Some(i) = clicked {
-        app.select_device(i);
+        out.push(Action::SelectDevice(i));
     }
-    items_ui(ui, app);
-    upload_ui(ui, app);
+    targets.storage = items_ui(ui, app, out);
+    upload_ui(ui, app, out);
 }
 
 fn app_selected(app: &StreamscanApp) -> usize {
@@ -120,10 +134,10 @@ fn app_selected(app: &StreamscanApp) -> usize {
         .unwrap_or(0)
 }
 
-fn items_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
-    let Some(root) = app.selected_device().and_then(|d| d.items.clone()) else {
-        return;
-    };
+/// Draws the selected device's items; returns where its storage folder
+/// is on screen.
+fn items_ui(ui: &mut egui::Ui, app: &StreamscanApp, out: &mut Vec<Action>) -> Option<Rect> {
+    let root = app.selected_device().and_then(|d| d.items.as_ref())?;
     let mut download: Option<Item> = None;
     let hovering = files_hovering(ui.ctx());
     let accepts = app.selected_device().is_some_and(|d| d.accepts_uploads());
@@ -180,14 +194,14 @@ fn items_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                 }
             }
         });
-    app.storage_rect = storage_rect;
     if let Some(item) = download {
-        app.download(&item);
+        out.push(Action::Download(item));
     }
+    storage_rect
 }
 
-fn upload_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
-    let Some(upload) = app.upload().cloned() else {
+fn upload_ui(ui: &mut egui::Ui, app: &StreamscanApp, out: &mut Vec<Action>) {
+    let Some(upload) = app.upload() else {
         return;
     };
     ui.label(RichText::new("Upload").strong());
@@ -214,10 +228,10 @@ fn upload_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     }
     ui.horizontal(|ui| {
         if !upload.finished && ui.button("Cancel upload").clicked() {
-            app.cancel();
+            out.push(Action::Cancel);
         }
         if upload.finished && ui.button("Clear").clicked() {
-            app.clear_upload();
+            out.push(Action::ClearUpload);
         }
     });
 }
@@ -238,7 +252,12 @@ pub fn human_bytes(bytes: u64) -> String {
 
 /// Files dropped on the window go to the device row under the pointer, or
 /// to the selected device when it takes uploads.
-pub fn handle_dropped_files(ctx: &egui::Context, app: &mut StreamscanApp) {
+pub(super) fn handle_dropped_files(
+    ctx: &egui::Context,
+    app: &StreamscanApp,
+    targets: &DropTargets,
+    out: &mut Vec<Action>,
+) {
     let dropped: Vec<std::path::PathBuf> = ctx.input(|i| {
         i.raw
             .dropped_files
@@ -252,10 +271,10 @@ pub fn handle_dropped_files(ctx: &egui::Context, app: &mut StreamscanApp) {
     }
     let pointer = ctx.input(|i| i.pointer.latest_pos());
     let on_storage = pointer
-        .zip(app.storage_rect)
+        .zip(targets.storage)
         .is_some_and(|(pos, rect)| rect.contains(pos));
     let target = pointer
-        .and_then(|pos| app.device_rects.iter().position(|r| r.contains(pos)))
+        .and_then(|pos| targets.devices.iter().position(|r| r.contains(pos)))
         .or_else(|| on_storage.then(|| app_selected(app)))
         .or_else(|| {
             app.selected_device()
@@ -264,8 +283,13 @@ pub fn handle_dropped_files(ctx: &egui::Context, app: &mut StreamscanApp) {
         });
     match target {
         Some(i) if app.devices().get(i).is_some_and(|d| d.accepts_uploads()) => {
-            app.upload_files(i, dropped);
+            out.push(Action::UploadFiles {
+                device: i,
+                files: dropped,
+            });
         }
-        _ => app.set_status("Drop files on a device that has storage to upload them"),
+        _ => out.push(Action::SetStatus(String::from(
+            "Drop files on a device that has storage to upload them",
+        ))),
     }
 }

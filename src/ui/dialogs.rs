@@ -3,7 +3,7 @@
 //! a double feed or an empty feeder (Retry / Stop), and the notice at the
 //! end of a job (errors, "N pages came" with Scan more).
 
-use crate::app::StreamscanApp;
+use crate::app::{Action, StreamscanApp};
 use crate::transfer::{StatusAnswer, StatusCode};
 
 /// What to tell a person about a device condition: the title and what to
@@ -38,7 +38,7 @@ pub fn advice(code: StatusCode) -> (&'static str, &'static str) {
 }
 
 /// Draws the open dialogs.
-pub fn dialogs_ui(ctx: &egui::Context, app: &mut StreamscanApp) {
+pub fn dialogs_ui(ctx: &egui::Context, app: &StreamscanApp, out: &mut Vec<Action>) {
     if let Some(warming) = app.warming() {
         let title = if warming.code == StatusCode::CALIBRATING {
             "Calibrating"
@@ -63,10 +63,10 @@ pub fn dialogs_ui(ctx: &egui::Context, app: &mut StreamscanApp) {
                 }
             });
         if cancel {
-            app.cancel();
+            out.push(Action::Cancel);
         }
     }
-    if let Some(question) = app.question().cloned() {
+    if let Some(question) = app.question() {
         let (title, todo) = advice(question.status.code);
         let mut answer = None;
         egui::Modal::new(egui::Id::unique("device-question")).show(ctx, |ui| {
@@ -96,7 +96,7 @@ pub fn dialogs_ui(ctx: &egui::Context, app: &mut StreamscanApp) {
             });
         });
         if let Some(answer) = answer {
-            app.answer(answer);
+            out.push(Action::Answer(answer));
         }
     }
     if !app.leftovers().is_empty() && !app.is_scanning() {
@@ -119,12 +119,12 @@ pub fn dialogs_ui(ctx: &egui::Context, app: &mut StreamscanApp) {
                 });
             });
         if recover {
-            app.recover_leftovers();
+            out.push(Action::RecoverLeftovers);
         } else if discard {
-            app.discard_leftovers();
+            out.push(Action::DiscardLeftovers);
         }
     }
-    if let Some(notice) = app.notice().cloned() {
+    if let Some(notice) = app.notice() {
         let mut close = false;
         let mut more = false;
         egui::Window::new(if notice.error {
@@ -152,10 +152,10 @@ pub fn dialogs_ui(ctx: &egui::Context, app: &mut StreamscanApp) {
             });
         });
         if close || more {
-            app.dismiss_notice();
+            out.push(Action::DismissNotice);
         }
         if more {
-            app.scan_more();
+            out.push(Action::ScanMore);
         }
     }
 }

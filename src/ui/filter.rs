@@ -2,8 +2,7 @@
 //! from the engine's cache at once (no device I/O) and applies to the next
 //! scan; Save applies it to the pages already scanned.
 
-use crate::app::StreamscanApp;
-use crate::filter::{BlankAction, Rotation, Threshold};
+use crate::filter::{BlankAction, FilterSettings, Rotation, Threshold};
 
 fn rotation_label(rotation: Rotation) -> &'static str {
     match rotation {
@@ -14,10 +13,10 @@ fn rotation_label(rotation: Rotation) -> &'static str {
     }
 }
 
-/// Draws the filter settings.
-pub fn filter_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+/// Draws the filter settings, editing `filter` (a copy of the app's; the
+/// caller sends it on when it changed).
+pub fn filter_ui(ui: &mut egui::Ui, filter: &mut FilterSettings) {
     ui.heading("Filter");
-    let filter = &mut app.preferences_mut().scan.filter;
     ui.add(egui::Slider::new(&mut filter.brightness, -1000..=1000).text("Brightness"));
     ui.add(egui::Slider::new(&mut filter.contrast, -1000..=1000).text("Contrast"));
     ui.add(
@@ -84,7 +83,6 @@ pub fn filter_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         .on_hover_text("Neutral settings: pages are saved as scanned")
         .clicked()
     {
-        *filter = crate::filter::FilterSettings::default();
+        *filter = FilterSettings::default();
     }
-    app.filter_changed();
 }

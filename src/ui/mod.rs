@@ -1,6 +1,14 @@
-//! The widgets of the desktop app: they draw from the app's state and call
-//! the app's methods; they hold no state of their own beyond what egui
-//! keeps (scroll positions, open combo boxes).
+//! The widgets of the desktop app: they read the app's state through a
+//! shared borrow (`&StreamscanApp`, its `&self` getters only) and push an
+//! [`Action`] for everything the person asks for; the app applies those
+//! after drawing ([`StreamscanApp::apply`]). Nothing here changes the app
+//! or asks it to do anything but answer. A setting is edited on a copy,
+//! which goes out as one action when it differs from the app's. The
+//! widgets hold no state of their own beyond what egui keeps (scroll
+//! positions, open combo boxes) and the screen rectangles of one frame's
+//! drop targets. Textures are made by the app as pages, renderings and
+//! tiles arrive; widgets only draw the handles it holds, and ask for the
+//! tiles they lack with [`Action::WantTiles`].
 //!
 //! Layout: a toolbar on top (Scan, Preview, Cancel, Stop after this page, Save,
 //! Undo/Redo, manual duplex); on the left the device list, scan settings,
@@ -16,7 +24,7 @@ mod preview;
 mod settings;
 mod strip;
 
-use crate::app::StreamscanApp;
+use crate::app::{Action, StreamscanApp};
 use egui::{Key, KeyboardShortcut, Modifiers};
 
 /// Ctrl+S: save the pages.
@@ -27,23 +35,39 @@ const REDO: KeyboardShortcut =
 /// Ctrl+Z: undo.
 const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
 
-/// Draws the whole app.
-pub fn app_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+/// Draws the whole app from its state as the frame found it, and returns
+/// what the person asked for, in the order it was asked; the caller
+/// applies each with [`StreamscanApp::apply`].
+pub fn app_ui(ui: &mut egui::Ui, app: &StreamscanApp) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let out = &mut actions;
     let ctx = ui.ctx().clone();
-    keyboard(&ctx, app);
-    egui::Panel::top("toolbar").show(ui, |ui| toolbar_ui(ui, app));
+    keyboard(&ctx, app, out);
+    egui::Panel::top("toolbar").show(ui, |ui| toolbar_ui(ui, app, out));
+    let mut targets = devices::DropTargets::default();
     egui::Panel::left("side")
         .default_size(320.0)
         .resizable(true)
         .show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                devices::devices_ui(ui, app);
+                devices::devices_ui(ui, app, &mut targets, out);
                 ui.separator();
-                settings::scan_settings_ui(ui, app);
+                // The settings panels edit one copy; it goes out as one
+                // action per part that changed.
+                let mut scan = app.preferences().scan.clone();
+                let mut destination = app.preferences().destination.clone();
+                settings::scan_settings_ui(ui, app, &mut scan);
+                settings::destination_ui(ui, app, &mut scan, &mut destination, out);
                 ui.separator();
-                filter::filter_ui(ui, app);
+                filter::filter_ui(ui, &mut scan.filter);
+                if scan != app.preferences().scan {
+                    out.push(Action::SetScanSettings(scan));
+                }
+                if destination != app.preferences().destination {
+                    out.push(Action::SetDestination(destination));
+                }
                 ui.separator();
-                settings::profiles_ui(ui, app);
+                settings::profiles_ui(ui, app, out);
             });
         });
     egui::Panel::bottom("strip")
@@ -52,27 +76,28 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         .show(ui, |ui| {
             progress_ui(ui, app);
             ui.separator();
-            strip::strip_ui(ui, app);
+            strip::strip_ui(ui, app, out);
         });
-    egui::CentralPanel::default().show(ui, |ui| preview::preview_ui(ui, app));
-    dialogs::dialogs_ui(&ctx, app);
-    devices::handle_dropped_files(&ctx, app);
+    egui::CentralPanel::default().show(ui, |ui| preview::preview_ui(ui, app, out));
+    dialogs::dialogs_ui(&ctx, app, out);
+    devices::handle_dropped_files(&ctx, app, &targets, out);
+    actions
 }
 
-fn keyboard(ctx: &egui::Context, app: &mut StreamscanApp) {
+fn keyboard(ctx: &egui::Context, app: &StreamscanApp, out: &mut Vec<Action>) {
     // Shortcuts with Ctrl work everywhere; bare keys only when no text
     // field takes the keyboard.
     if ctx.input_mut(|i| i.consume_shortcut(&SAVE)) {
-        app.save_as();
+        out.push(Action::SaveAs);
     }
     if ctx.input_mut(|i| i.consume_shortcut(&REDO)) {
-        app.strip_mut().redo();
+        out.push(Action::Redo);
     }
     if ctx.input_mut(|i| i.consume_shortcut(&UNDO)) {
-        app.strip_mut().undo();
+        out.push(Action::Undo);
     }
     if ctx.input(|i| i.key_pressed(Key::Escape)) {
-        app.cancel();
+        out.push(Action::Cancel);
     }
     // Space belongs to a focused control (it presses buttons) when there
     // is one.
@@ -82,11 +107,11 @@ fn keyboard(ctx: &egui::Context, app: &mut StreamscanApp) {
         && app.question().is_none()
         && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space))
     {
-        app.start_scan();
+        out.push(Action::StartScan);
     }
 }
 
-fn toolbar_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+fn toolbar_ui(ui: &mut egui::Ui, app: &StreamscanApp, out: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         let scanning = app.is_scanning();
         if ui
@@ -94,7 +119,7 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             .on_hover_text("Scan with the settings on the left (Space)")
             .clicked()
         {
-            app.start_scan();
+            out.push(Action::StartScan);
         }
         let flatbed = app.preferences().scan.source == crate::transfer::Source::Flatbed;
         if ui
@@ -102,14 +127,14 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             .on_hover_text("A quick low-resolution scan of the flatbed, to choose the area to scan")
             .clicked()
         {
-            app.start_preview();
+            out.push(Action::StartPreview);
         }
         if ui
             .add_enabled(scanning, egui::Button::new("Cancel"))
             .on_hover_text("Stop now; completed pages are kept (Esc)")
             .clicked()
         {
-            app.cancel();
+            out.push(Action::Cancel);
         }
         let feeder = app
             .scan_job()
@@ -122,7 +147,7 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             )
             .clicked()
         {
-            app.stop_after_page();
+            out.push(Action::StopAfterPage);
         }
         ui.separator();
         let has_pages = !app.strip().export_pages().is_empty();
@@ -131,21 +156,21 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             .on_hover_text("Save the pages as PDF, TIFF or a file per page (Ctrl+S)")
             .clicked()
         {
-            app.save_as();
+            out.push(Action::SaveAs);
         }
         if ui
             .add_enabled(app.strip().can_undo(), egui::Button::new("Undo"))
             .on_hover_text("Ctrl+Z")
             .clicked()
         {
-            app.strip_mut().undo();
+            out.push(Action::Undo);
         }
         if ui
             .add_enabled(app.strip().can_redo(), egui::Button::new("Redo"))
             .on_hover_text("Ctrl+Shift+Z")
             .clicked()
         {
-            app.strip_mut().redo();
+            out.push(Action::Redo);
         }
         ui.separator();
         if ui
@@ -158,12 +183,12 @@ fn toolbar_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             )
             .clicked()
         {
-            app.interleave_last_two();
+            out.push(Action::InterleaveLastTwo);
         }
     });
 }
 
-fn progress_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+fn progress_ui(ui: &mut egui::Ui, app: &StreamscanApp) {
     ui.horizontal(|ui| {
         ui.heading("Progress");
         match app

@@ -11,7 +11,7 @@
 //! it from a corner), and the secondary or middle button pans.
 
 use crate::app::tiles::{TILE_PIXELS, TileKey, factor_for};
-use crate::app::{AreaDrag, StreamscanApp};
+use crate::app::{Action, AreaDrag, PreviewView, StreamscanApp};
 use crate::filter::PageKey;
 use crate::filter::pipeline::needs_whole_page;
 use crate::transfer::ScanArea;
@@ -183,7 +183,13 @@ fn shown(app: &StreamscanApp) -> Option<Shown> {
     app.live_page().map(|l| live(l, None))
 }
 
-fn header_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+/// The buttons above the preview; Fit and 100 % change `view`.
+fn header_ui(
+    ui: &mut egui::Ui,
+    app: &StreamscanApp,
+    view: &mut PreviewView,
+    out: &mut Vec<Action>,
+) {
     ui.horizontal(|ui| {
         ui.heading("Live preview");
         if ui
@@ -191,16 +197,16 @@ fn header_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             .on_hover_text("Fit the page in the view")
             .clicked()
         {
-            app.view.zoom = None;
-            app.view.pan = Vec2::ZERO;
+            view.zoom = None;
+            view.pan = Vec2::ZERO;
         }
         if ui
             .button("100 %")
             .on_hover_text("One scanned pixel per screen pixel")
             .clicked()
         {
-            app.view.zoom = Some(1.0 / ui.ctx().pixels_per_point());
-            app.view.pan = Vec2::ZERO;
+            view.zoom = Some(1.0 / ui.ctx().pixels_per_point());
+            view.pan = Vec2::ZERO;
         }
         if app.is_scanning() {
             return;
@@ -212,7 +218,7 @@ fn header_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                 .on_hover_text("Scan the whole page again")
                 .clicked()
             {
-                app.set_scan_area(None);
+                out.push(Action::SetScanArea(None));
             }
             return;
         }
@@ -222,7 +228,7 @@ fn header_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                 .on_hover_text("Back to the preview, to choose the scan area")
                 .clicked()
         {
-            app.show_flatbed();
+            out.push(Action::ShowFlatbed);
         }
         if let Some(r) = app.rendered() {
             let mut text = format!(
@@ -237,9 +243,20 @@ fn header_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     });
 }
 
-/// Draws the preview.
-pub fn preview_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
-    header_ui(ui, app);
+/// Draws the preview; zoom and pan go out as one [`Action::SetView`] when
+/// they changed.
+pub fn preview_ui(ui: &mut egui::Ui, app: &StreamscanApp, out: &mut Vec<Action>) {
+    let mut view = app.view();
+    header_ui(ui, app, &mut view, out);
+    view_ui(ui, app, &mut view, out);
+    if view != app.view() {
+        out.push(Action::SetView(view));
+    }
+}
+
+/// The page itself (or the hint when there is none), zoomed and panned
+/// by `view`, which wheel and drag change.
+fn view_ui(ui: &mut egui::Ui, app: &StreamscanApp, view: &mut PreviewView, out: &mut Vec<Action>) {
     let shown = shown(app);
     let (rect, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     let painter = ui.painter_at(rect);
@@ -263,19 +280,19 @@ pub fn preview_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         .max(0.001)
         / scale;
     // Zoom in screen points per page pixel.
-    let mut zoom = app.view.zoom.unwrap_or(fit);
+    let mut zoom = view.zoom.unwrap_or(fit);
     if response.hovered() {
         let scroll = ui.input(|i| i.smooth_scroll_delta.y);
         if scroll != 0.0 {
             let new_zoom = (zoom * (scroll / 200.0).exp()).clamp(0.002, 16.0);
             // Keep the point under the pointer where it is.
             if let Some(pointer) = ui.input(|i| i.pointer.hover_pos()) {
-                let centre = rect.center() + app.view.pan;
+                let centre = rect.center() + view.pan;
                 let offset = pointer - centre;
-                app.view.pan += offset - offset * (new_zoom / zoom);
+                view.pan += offset - offset * (new_zoom / zoom);
             }
             zoom = new_zoom;
-            app.view.zoom = Some(zoom);
+            view.zoom = Some(zoom);
         }
     }
     let flatbed = shown.glass_mm.filter(|_| !app.is_scanning());
@@ -285,13 +302,13 @@ pub fn preview_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         response.dragged()
     };
     if panning {
-        app.view.pan += response.drag_delta();
-        if app.view.zoom.is_none() {
-            app.view.zoom = Some(zoom);
+        view.pan += response.drag_delta();
+        if view.zoom.is_none() {
+            view.zoom = Some(zoom);
         }
     }
     let place = Placement {
-        centre: rect.center() + app.view.pan,
+        centre: rect.center() + view.pan,
         zoom: zoom * scale,
         turns: shown.turns,
         size: shown.size,
@@ -305,10 +322,10 @@ pub fn preview_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
         uv,
     );
     if shown.tiles {
-        tiles_ui(ui, app, &painter, &place, &shown, rect);
+        tiles_ui(ui, app, &painter, &place, &shown, rect, out);
     }
     if let Some(glass) = flatbed {
-        area_ui(ui, app, &painter, &place, &response, glass);
+        area_ui(ui, app, &painter, &place, &response, glass, out);
         response.widget_info(|| {
             egui::WidgetInfo::labeled(
                 egui::Role::Image,
@@ -325,11 +342,12 @@ pub fn preview_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
 /// full-resolution tiles.
 fn tiles_ui(
     ui: &egui::Ui,
-    app: &mut StreamscanApp,
+    app: &StreamscanApp,
     painter: &egui::Painter,
     place: &Placement,
     shown: &Shown,
     rect: Rect,
+    out: &mut Vec<Action>,
 ) {
     let scale = shown.scale.max(1);
     // Physical pixels per texture pixel: above 1 the texture is magnified.
@@ -373,7 +391,7 @@ fn tiles_ui(
         return;
     }
     let full = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
-    for tile in app.tiles_for(&places, shown.rows_now) {
+    for tile in app.tiles().drawable(&places) {
         let s = tile.spec;
         let area = Rect::from_min_size(
             pos2(s.x as f32, s.y as f32) / scale as f32,
@@ -381,16 +399,22 @@ fn tiles_ui(
         );
         paint_quad(painter, tile.texture, place, area, full);
     }
+    // The app counts these as drawn and asks the engine for the rest.
+    out.push(Action::WantTiles {
+        places,
+        rows_now: shown.rows_now,
+    });
 }
 
 /// Draws the scan area on the flatbed preview and lets a drag edit it.
 fn area_ui(
     ui: &egui::Ui,
-    app: &mut StreamscanApp,
+    app: &StreamscanApp,
     painter: &egui::Painter,
     place: &Placement,
     response: &egui::Response,
     glass: (f64, f64),
+    out: &mut Vec<Action>,
 ) {
     let per_mm = vec2(
         place.size.x / glass.0.max(1.0) as f32,
@@ -420,13 +444,14 @@ fn area_ui(
     };
     // A drag is recognised after the pointer moved a little: it began
     // where the button went down.
+    let mut drag = app.area_drag();
     if response.drag_started_by(PointerButton::Primary)
         && let Some(pointer) = ui
             .input(|i| i.pointer.press_origin())
             .or(response.interact_pointer_pos())
     {
         let at = to_mm(pointer);
-        app.area_drag = Some(match app.scan_area() {
+        drag = Some(match app.scan_area() {
             Some(a) => {
                 let r = area_rect(a);
                 let corners = [
@@ -446,9 +471,10 @@ fn area_ui(
             }
             None => AreaDrag::New { anchor: at },
         });
+        out.push(Action::SetAreaDrag(drag));
     }
     if response.dragged_by(PointerButton::Primary)
-        && let (Some(drag), Some(pointer)) = (app.area_drag, response.interact_pointer_pos())
+        && let (Some(drag), Some(pointer)) = (drag, response.interact_pointer_pos())
     {
         let at = to_mm(pointer);
         let area = match drag {
@@ -460,10 +486,10 @@ fn area_ui(
                 ..start
             },
         };
-        app.set_scan_area(Some(area));
+        out.push(Action::SetScanArea(Some(area)));
     }
     if response.drag_stopped() {
-        app.area_drag = None;
+        out.push(Action::SetAreaDrag(None));
     }
     if response.hovered() {
         ui.ctx().set_cursor_icon(egui::CursorIcon::Crosshair);

@@ -3,10 +3,10 @@
 //! destination, format, JPEG quality with the expected size per page) and
 //! the profiles list.
 
-use crate::app::{Setting, StreamscanApp};
+use crate::app::{Action, Destination, Setting, StreamscanApp};
 use crate::output::FileFormat;
 use crate::transfer::settings::mm_to_pixels;
-use crate::transfer::{ColorMode, PageSize, ScanArea, Source};
+use crate::transfer::{ColorMode, PageSize, ScanArea, ScanSettings, Source};
 
 /// Resolutions offered when the device's range includes them.
 const RESOLUTIONS: [u32; 7] = [75, 100, 150, 200, 300, 600, 1200];
@@ -96,8 +96,10 @@ pub fn expected_page_bytes(
     }
 }
 
-/// Draws the scan settings.
-pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+/// Draws the scan settings, editing `scan` (a copy of the app's; the
+/// caller sends it on when it changed). The notes on values the selected
+/// source lacks come from the app's settings as the frame began.
+pub fn scan_settings_ui(ui: &mut egui::Ui, app: &StreamscanApp, scan: &mut ScanSettings) {
     ui.heading("Scan settings");
     let caps = app.selected_device().and_then(|d| d.capabilities.clone());
     // What this scan will use, and each preferred value the source lacks.
@@ -138,7 +140,6 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     };
     let scanning = app.is_scanning();
     ui.add_enabled_ui(!scanning, |ui| {
-        let scan = &mut app.preferences_mut().scan;
         egui::ComboBox::new("source", "Source")
             .selected_text(source_label(scan.source))
             .show_ui(ui, |ui| {
@@ -236,45 +237,51 @@ pub fn scan_settings_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
             ui.label("Pages (0 = all)");
         });
     });
-    destination_ui(ui, app, scanning);
 }
 
-fn destination_ui(ui: &mut egui::Ui, app: &mut StreamscanApp, scanning: bool) {
+/// Draws the destination, with the format and quality of the files,
+/// editing `destination` and `scan` (copies of the app's).
+pub fn destination_ui(
+    ui: &mut egui::Ui,
+    app: &StreamscanApp,
+    scan: &mut ScanSettings,
+    destination: &mut Destination,
+    out: &mut Vec<Action>,
+) {
+    let scanning = app.is_scanning();
     let mut choose = false;
     ui.add_enabled_ui(!scanning, |ui| {
-        let prefs = app.preferences_mut();
         ui.label(egui::RichText::new("Destination").strong());
         ui.horizontal(|ui| {
             let label = ui.label("Folder");
-            let mut folder = prefs.destination.folder.display().to_string();
+            let mut folder = destination.folder.display().to_string();
             if ui
                 .add(egui::TextEdit::singleline(&mut folder).desired_width(160.0))
                 .labelled_by(label.id)
                 .changed()
             {
-                prefs.destination.folder = folder.into();
+                destination.folder = folder.into();
             }
             if ui.button("Choose…").clicked() {
                 choose = true;
             }
         });
         ui.horizontal(|ui| {
-            ui.radio_value(&mut prefs.destination.document, false, "A file per page");
-            ui.radio_value(&mut prefs.destination.document, true, "One document");
+            ui.radio_value(&mut destination.document, false, "A file per page");
+            ui.radio_value(&mut destination.document, true, "One document");
         });
-        let document = prefs.destination.document;
+        let document = destination.document;
         ui.horizontal(|ui| {
             let label = ui.label(if document { "Name" } else { "Pattern" });
             let text = if document {
-                &mut prefs.destination.document_name
+                &mut destination.document_name
             } else {
-                &mut prefs.destination.pattern
+                &mut destination.pattern
             };
             ui.add(egui::TextEdit::singleline(text).desired_width(180.0))
                 .labelled_by(label.id)
                 .on_hover_text("{n}: page number, {date}: the time the scan started");
         });
-        let scan = &mut prefs.scan;
         if document && !scan.format.is_multipage() {
             scan.format = FileFormat::Pdf;
         }
@@ -297,12 +304,12 @@ fn destination_ui(ui: &mut egui::Ui, app: &mut StreamscanApp, scanning: bool) {
         ));
     });
     if choose {
-        app.choose_folder();
+        out.push(Action::ChooseFolder);
     }
 }
 
 /// Draws the profiles: pick, save, delete.
-pub fn profiles_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+pub fn profiles_ui(ui: &mut egui::Ui, app: &StreamscanApp, out: &mut Vec<Action>) {
     ui.heading("Profiles");
     let names: Vec<String> = app
         .preferences()
@@ -332,22 +339,26 @@ pub fn profiles_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
     }
     ui.horizontal(|ui| {
         let label = ui.label("New profile");
-        ui.add(egui::TextEdit::singleline(&mut app.profile_name).desired_width(120.0))
-            .labelled_by(label.id);
-        let name = app.profile_name.trim().to_string();
+        let mut typed = app.profile_name().to_string();
+        if ui
+            .add(egui::TextEdit::singleline(&mut typed).desired_width(120.0))
+            .labelled_by(label.id)
+            .changed()
+        {
+            out.push(Action::SetProfileName(typed.clone()));
+        }
+        let name = typed.trim().to_string();
         if ui
             .add_enabled(!name.is_empty(), egui::Button::new("Save profile"))
             .clicked()
         {
-            app.preferences_mut().save_profile(&name);
-            app.profile_name.clear();
+            out.push(Action::SaveProfile(name));
         }
     });
     if let Some(name) = apply {
-        app.preferences_mut().apply_profile(&name);
-        app.filter_changed();
+        out.push(Action::ApplyProfile(name));
     }
     if let Some(name) = delete {
-        app.preferences_mut().delete_profile(&name);
+        out.push(Action::DeleteProfile(name));
     }
 }

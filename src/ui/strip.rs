@@ -2,16 +2,8 @@
 //! drag onto another page to reorder, buttons to move, rotate and delete
 //! (all undoable).
 
-use crate::app::{PageState, StreamscanApp};
+use crate::app::{Action, PageState, StreamscanApp};
 use egui::{Color32, RichText, Sense, Vec2};
-
-/// What the person did in the strip this frame.
-enum StripAction {
-    Select(usize),
-    Move(usize, usize),
-    Rotate(usize),
-    Delete(usize),
-}
 
 fn state_color(ui: &egui::Ui, state: PageState) -> Color32 {
     match state {
@@ -24,7 +16,7 @@ fn state_color(ui: &egui::Ui, state: PageState) -> Color32 {
 }
 
 /// Draws the page strip.
-pub fn strip_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
+pub fn strip_ui(ui: &mut egui::Ui, app: &StreamscanApp, out: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         ui.heading("Pages");
         let count = app.strip().pages().len();
@@ -113,7 +105,7 @@ pub fn strip_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                                     ))
                                     .clicked()
                                 {
-                                    action = Some(StripAction::Select(i));
+                                    action = Some(Action::SelectPage(i));
                                 }
                                 ui.label(
                                     RichText::new(page.state.label())
@@ -127,7 +119,7 @@ pub fn strip_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                                         .widget_info_label(&format!("Rotate page {}", i + 1))
                                         .clicked()
                                     {
-                                        action = Some(StripAction::Rotate(i));
+                                        action = Some(Action::RotatePage(i));
                                     }
                                     if ui
                                         .small_button("<")
@@ -136,7 +128,7 @@ pub fn strip_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                                         .clicked()
                                         && i > 0
                                     {
-                                        action = Some(StripAction::Move(i, i - 1));
+                                        action = Some(Action::MovePage { from: i, to: i - 1 });
                                     }
                                     if ui
                                         .small_button(">")
@@ -144,7 +136,7 @@ pub fn strip_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                                         .widget_info_label(&format!("Move page {} right", i + 1))
                                         .clicked()
                                     {
-                                        action = Some(StripAction::Move(i, i + 1));
+                                        action = Some(Action::MovePage { from: i, to: i + 1 });
                                     }
                                     if ui
                                         .small_button("Delete")
@@ -152,7 +144,7 @@ pub fn strip_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                                         .widget_info_label(&format!("Delete page {}", i + 1))
                                         .clicked()
                                     {
-                                        action = Some(StripAction::Delete(i));
+                                        action = Some(Action::DeletePage(i));
                                     }
                                 });
                             });
@@ -160,18 +152,13 @@ pub fn strip_ui(ui: &mut egui::Ui, app: &mut StreamscanApp) {
                     })
                     .1;
                 if let Some(from) = drop {
-                    action = Some(StripAction::Move(*from, i));
+                    action = Some(Action::MovePage { from: *from, to: i });
                 }
             }
         });
     });
-    match action {
-        Some(StripAction::Select(i)) => app.select_page(i),
-        Some(StripAction::Move(from, to)) => app.strip_mut().move_page(from, to),
-        Some(StripAction::Rotate(i)) => app.strip_mut().rotate(i),
-        Some(StripAction::Delete(i)) => app.strip_mut().delete(i),
-        None => {}
-    }
+    // One edit per frame: the indices of a second would be off.
+    out.extend(action);
 }
 
 /// Gives a widget an accessible name other than its visible text.
