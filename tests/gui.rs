@@ -605,7 +605,7 @@ fn files_dropped_on_the_device_land_in_its_storage() {
         .get_all_by_label("Download")
         .nth(index)
         .expect("a Download button per file")
-        .click_accesskit();
+        .click();
     gui.harness.step();
     gui.until("the download is saved", |app| {
         app.status().starts_with("Saved")
@@ -1534,4 +1534,169 @@ fn the_widgets_only_read_the_app_and_what_they_ask_for_is_applied_after() {
     drawn_until(&mut harness, "the scan to end", |d| !d.app.is_scanning());
     assert_eq!(harness.state().app.strip().pages().len(), 1);
     assert_eq!(pages_in(&root.path().join("out")), vec![1]);
+}
+
+/// A network back end whose devices never answer: an address
+/// `http://...` becomes the id `net:http://...`.
+struct Unreachable;
+
+impl Backend for Unreachable {
+    fn prefix(&self) -> &str {
+        "net"
+    }
+    fn parse(&self, rest: &str) -> Result<(), String> {
+        if rest.starts_with("http://") {
+            Ok(())
+        } else {
+            Err(String::from("not an http:// address"))
+        }
+    }
+    fn open(&self, _id: &str, rest: &str) -> Result<Box<dyn Driver>, DriverError> {
+        Err(DriverError::Communication(format!("no answer from {rest}")))
+    }
+    fn discover(
+        &self,
+        _found: &mut dyn FnMut(DeviceInfo),
+        _cancel: &CancelToken,
+    ) -> Result<(), DriverError> {
+        Ok(())
+    }
+    fn id_for_address(&self, address: &str) -> Option<String> {
+        address
+            .starts_with("http://")
+            .then(|| format!("net:{address}"))
+    }
+}
+
+#[test]
+fn a_scanner_added_by_address_is_listed_remembered_and_removable() {
+    const ADDED: &str = "net:http://10.0.0.9/eSCL/";
+    let root = tempfile::tempdir().expect("temp dir");
+    let device = sim_id("pages=1", &root.path().join("storage"));
+    let gate = Arc::new(Gate::default());
+    let start = |root: &Path| {
+        let mut opts = options(root, &device, &gate);
+        opts.engine.registry = opts.engine.registry.clone().with(Arc::new(Unreachable));
+        Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .build_eframe(move |cc| StreamscanApp::new(cc, opts))
+    };
+    let until = |harness: &mut Harness<'_, StreamscanApp>,
+                 what: &str,
+                 done: &dyn Fn(&StreamscanApp) -> bool| {
+        for _ in 0..STEP_CAP {
+            if done(harness.state()) {
+                return;
+            }
+            harness.step();
+            std::thread::yield_now();
+        }
+        panic!("gave up waiting for {what}");
+    };
+    let address_field = |harness: &mut Harness<'_, StreamscanApp>| {
+        // A new window is sized in an invisible first frame.
+        harness.step();
+        harness.step();
+        harness
+            .get_by_role_and_label(egui::Role::TextInput, "Scanner address")
+            .focus();
+    };
+    let mut harness = start(root.path());
+    until(&mut harness, "the virtual scanner", &|app| {
+        app.selected_device().is_some_and(|d| d.items.is_some())
+    });
+
+    // Something no back end understands: the window says so and stays.
+    harness.get_by_label("Add scanner by address…").click();
+    harness.step();
+    harness.step();
+    assert!(
+        harness.state().adding_device().is_some(),
+        "the window opens"
+    );
+    address_field(&mut harness);
+    harness.step();
+    harness
+        .get_by_role_and_label(egui::Role::TextInput, "Scanner address")
+        .type_text("printer-upstairs");
+    harness.step();
+    harness.get_by_label("Add").click();
+    harness.step();
+    harness.step();
+    let error = harness
+        .state()
+        .adding_device()
+        .and_then(|a| a.error.clone())
+        .expect("the window stays open with the reason");
+    assert!(error.contains("neither a device id"), "{error}");
+    assert!(
+        harness
+            .query_by_label_contains("neither a device id")
+            .is_some()
+    );
+    assert_eq!(harness.state().devices().len(), 1);
+    // The window's Cancel, not the toolbar's at the top.
+    harness
+        .get_all_by_label("Cancel")
+        .find(|n| n.rect().min.y > 100.0)
+        .expect("the window's Cancel")
+        .click_accesskit();
+    harness.step();
+    harness.step();
+    assert!(harness.state().adding_device().is_none());
+
+    // A network address: listed, selected, and it says it does not answer.
+    harness.get_by_label("Add scanner by address…").click();
+    harness.step();
+    harness.step();
+    address_field(&mut harness);
+    harness.step();
+    harness
+        .get_by_role_and_label(egui::Role::TextInput, "Scanner address")
+        .type_text("http://10.0.0.9/eSCL/");
+    harness.step();
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+    harness.step();
+    assert!(harness.state().adding_device().is_none());
+    assert_eq!(
+        harness
+            .state()
+            .selected_device()
+            .map(|d| d.info.id.as_str()),
+        Some(ADDED)
+    );
+    until(&mut harness, "the added scanner's error", &|app| {
+        app.selected_device().is_some_and(|d| d.error.is_some())
+    });
+    assert!(harness.query_by_label_contains("(unavailable)").is_some());
+    assert!(
+        harness
+            .query_by_label_contains("no answer from http://10.0.0.9/eSCL/")
+            .is_some()
+    );
+    assert_eq!(harness.state().preferences().added_devices, vec![ADDED]);
+    harness
+        .state_mut()
+        .save_preferences()
+        .expect("settings saved");
+    drop(harness);
+
+    // The next start lists it again (discovery never finds it).
+    let mut harness = start(root.path());
+    until(&mut harness, "the added scanner, listed again", &|app| {
+        app.devices()
+            .iter()
+            .any(|d| d.info.id == ADDED && d.error.is_some())
+    });
+    harness.get_by_label("Remove").click();
+    harness.step();
+    harness.step();
+    assert!(harness.state().devices().iter().all(|d| d.info.id != ADDED));
+    assert!(harness.state().preferences().added_devices.is_empty());
+    let (checked, violations) = harness.state().checked_traces();
+    assert!(
+        violations.is_empty(),
+        "{violations:?} after {checked} traces"
+    );
 }

@@ -64,6 +64,16 @@ pub enum Action {
     SelectDevice(usize),
     /// Look for devices again.
     RefreshDevices,
+    /// Open the "Add scanner by address…" window.
+    OpenAddDevice,
+    /// The address typed in that window so far.
+    SetAddressDraft(String),
+    /// Add the device at this address (or with this id) to the list.
+    AddDevice(String),
+    /// Close that window without adding anything.
+    CloseAddDevice,
+    /// Take the device added by hand at this index out of the list.
+    ForgetDevice(usize),
     /// Ask where to save this stored file of the selected device, then
     /// download it.
     Download(Item),
@@ -155,6 +165,15 @@ impl StreamscanApp {
             Action::DeletePage(index) => self.strip.delete(index),
             Action::SelectDevice(index) => self.select_device(index),
             Action::RefreshDevices => self.refresh_devices(),
+            Action::OpenAddDevice => self.open_add_device(),
+            Action::SetAddressDraft(address) => {
+                let adding = self.adding.get_or_insert_with(AddingDevice::default);
+                adding.address = address;
+                adding.error = None;
+            }
+            Action::AddDevice(address) => self.add_device(&address),
+            Action::CloseAddDevice => self.close_add_device(),
+            Action::ForgetDevice(index) => self.forget_device(index),
             Action::Download(item) => self.download(&item),
             Action::UploadFiles { device, files } => self.upload_files(device, files),
             Action::ClearUpload => self.clear_upload(),

@@ -34,9 +34,11 @@ pub struct DeviceEntry {
     pub backend: String,
     /// Whether it is there.
     pub presence: Presence,
-    /// Present whatever discovery says (named on purpose, or made from
-    /// its id).
+    /// Present whatever discovery says (named on purpose, added by hand,
+    /// or made from its id).
     pub pinned: bool,
+    /// Added by hand (by address); the person can forget it.
+    pub added: bool,
     /// Its item tree, once listed.
     pub items: Option<Item>,
     /// What it can do, once listed.
@@ -58,6 +60,7 @@ impl DeviceEntry {
             backend,
             presence,
             pinned: false,
+            added: false,
             items: None,
             capabilities: None,
             error: None,
@@ -131,6 +134,43 @@ impl DeviceList {
     /// Every listed device.
     pub fn entries(&self) -> &[DeviceEntry] {
         &self.entries
+    }
+
+    /// Lists a device added by hand (present whatever discovery says) and
+    /// returns its place; a device already listed is marked as added and
+    /// keeps its place.
+    pub fn add(&mut self, info: DeviceInfo) -> usize {
+        if let Some(i) = self.entries.iter().position(|e| e.info.id == info.id) {
+            let entry = &mut self.entries[i];
+            entry.added = true;
+            entry.pinned = true;
+            entry.presence = Presence::Present;
+            return i;
+        }
+        let mut entry = DeviceEntry::new(info, Presence::Present);
+        entry.pinned = true;
+        entry.added = true;
+        self.entries.push(entry);
+        self.entries.len() - 1
+    }
+
+    /// Takes the device added by hand at `index` out of the list (nothing
+    /// for other entries); the selection moves to the first device left.
+    /// Returns its id.
+    pub fn forget(&mut self, index: usize) -> Option<String> {
+        if !self.entries.get(index)?.added {
+            return None;
+        }
+        let entry = self.entries.remove(index);
+        self.selected = match self.selected {
+            Some(s) if s == index => (!self.entries.is_empty()).then_some(0),
+            Some(s) if s > index => Some(s - 1),
+            other => other,
+        };
+        if self.wanted.as_deref() == Some(entry.info.id.as_str()) {
+            self.wanted = None;
+        }
+        Some(entry.info.id)
     }
 
     /// The entry of `id`, to fill in.
@@ -289,5 +329,26 @@ mod tests {
         let change = list.found(2, info("net:a"));
         assert_eq!(change.arrived, vec![String::from("net:a")]);
         assert_eq!(list.entries()[0].presence, Presence::Present);
+    }
+
+    #[test]
+    fn a_device_added_by_hand_stays_listed_until_forgotten() {
+        let mut list = DeviceList::default();
+        list.started(1, vec![String::from("sim"), String::from("net")]);
+        list.found(1, info("sim"));
+        let at = list.add(info("net:http://10.0.0.9/eSCL/"));
+        assert_eq!(at, 1);
+        assert!(list.select(at));
+        // Its back end's search does not find it: it is still there.
+        list.finished(1, "net");
+        assert_eq!(list.entries()[1].presence, Presence::Present);
+        // Adding it again keeps one entry.
+        assert_eq!(list.add(info("net:http://10.0.0.9/eSCL/")), 1);
+        assert_eq!(list.entries().len(), 2);
+        // Only added devices can be forgotten; the selection moves on.
+        assert_eq!(list.forget(0), None);
+        assert_eq!(list.forget(1).as_deref(), Some("net:http://10.0.0.9/eSCL/"));
+        assert_eq!(list.entries().len(), 1);
+        assert_eq!(list.selected().map(|e| e.info.id.as_str()), Some("sim"));
     }
 }

@@ -362,6 +362,10 @@ pub struct StreamscanApp {
     pub(crate) finished_scans: Vec<JobId>,
     /// Name typed for a new profile.
     pub(crate) profile_name: String,
+    /// The back ends, to turn a typed address into a device id.
+    registry: crate::device::Registry,
+    /// The open "Add scanner by address…" window, with what was typed.
+    adding: Option<AddingDevice>,
     /// Preview zoom and pan.
     pub(crate) view: PreviewView,
     /// The filter the preview was last rendered with.
@@ -460,6 +464,8 @@ impl StreamscanApp {
             upload: None,
             finished_scans: Vec::new(),
             profile_name: String::new(),
+            registry: options.engine.registry.clone(),
+            adding: None,
             view: PreviewView::default(),
             rendered_filter: FilterSettings::default(),
             render_box: RENDER_BOX,
@@ -483,10 +489,35 @@ impl StreamscanApp {
             .into_iter()
             .filter(|l| !l.pages.is_empty())
             .collect();
-        if let Some(entry) = app.devices.selected()
-            && entry.presence == Presence::Present
-        {
-            let id = entry.info.id.clone();
+        for id in app.prefs.added_devices.clone() {
+            if let Some(info) = app.registry.describe(&id) {
+                app.devices.add(info);
+            }
+        }
+        if app.prefs.device.is_some() && app.devices.selected().is_none() {
+            // The remembered device may be one added by hand.
+            let wanted = app.prefs.device.clone();
+            if let Some(i) = app
+                .devices
+                .entries()
+                .iter()
+                .position(|e| Some(&e.info.id) == wanted.as_ref())
+            {
+                app.devices.select(i);
+            }
+        }
+        // List what is there to list: the selected device, and every
+        // device added by hand (so one that does not answer says so).
+        let selected = app.devices.selected().map(|e| e.info.id.clone());
+        let added: Vec<String> = app
+            .devices
+            .entries()
+            .iter()
+            .filter(|e| e.presence == Presence::Present)
+            .filter(|e| e.added || Some(&e.info.id) == selected.as_ref())
+            .map(|e| e.info.id.clone())
+            .collect();
+        for id in added {
             app.list_items(&id);
         }
         app.engine.send(Command::Discover);
@@ -654,6 +685,59 @@ impl StreamscanApp {
         });
     }
 
+    /// The "Add scanner by address…" window, while it is open.
+    pub fn adding_device(&self) -> Option<&AddingDevice> {
+        self.adding.as_ref()
+    }
+
+    /// Opens the "Add scanner by address…" window.
+    pub fn open_add_device(&mut self) {
+        self.adding.get_or_insert_with(AddingDevice::default);
+    }
+
+    /// Closes the "Add scanner by address…" window.
+    pub fn close_add_device(&mut self) {
+        self.adding = None;
+    }
+
+    /// Adds the device at `address` (a URL, or a device id) to the list,
+    /// selects it and lists its items; it is remembered and listed at
+    /// every start. When no back end understands the address, the window
+    /// stays open and says why.
+    pub fn add_device(&mut self, address: &str) {
+        let id = match self.registry.id_for_address(address) {
+            Ok(id) => id,
+            Err(reason) => {
+                let adding = self.adding.get_or_insert_with(AddingDevice::default);
+                adding.address = address.to_string();
+                adding.error = Some(reason);
+                return;
+            }
+        };
+        let Some(info) = self.registry.describe(&id) else {
+            return;
+        };
+        self.adding = None;
+        let index = self.devices.add(info);
+        if !self.prefs.added_devices.contains(&id) {
+            self.prefs.added_devices.push(id.clone());
+        }
+        self.status = format!("Added {id}");
+        self.select_device(index);
+    }
+
+    /// Takes the device added by hand at `index` out of the list (and out
+    /// of the remembered ones).
+    pub fn forget_device(&mut self, index: usize) {
+        if let Some(id) = self.devices.forget(index) {
+            self.prefs.added_devices.retain(|d| *d != id);
+            if self.prefs.device.as_deref() == Some(id.as_str()) {
+                self.prefs.device = self.devices.selected().map(|e| e.info.id.clone());
+            }
+            self.status = format!("Removed {id} from the list");
+        }
+    }
+
     /// Looks for devices again; the list keeps what it has meanwhile.
     pub fn refresh_devices(&mut self) {
         self.engine.send(Command::Discover);
@@ -796,6 +880,15 @@ impl eframe::App for StreamscanApp {
             self.status = format!("Cannot save the settings: {e}");
         }
     }
+}
+
+/// What is typed in the "Add scanner by address…" window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddingDevice {
+    /// The address (or device id) typed so far.
+    pub address: String,
+    /// Why the last one could not be added.
+    pub error: Option<String>,
 }
 
 /// The window options for a run after one that left `prefs` behind: the

@@ -121,6 +121,9 @@ pub struct Profile {
 pub struct Preferences {
     /// The device selected last (its id).
     pub device: Option<String>,
+    /// Devices added by hand (Add scanner by address…), by id, listed at
+    /// every start whether discovery finds them or not.
+    pub added_devices: Vec<String>,
     /// Scan settings, with the filter settings for the next scan.
     pub scan: ScanSettings,
     /// Where pages go.

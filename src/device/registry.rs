@@ -56,6 +56,13 @@ pub trait Backend: Send + Sync {
         false
     }
 
+    /// The device id for an address a person typed (for a network
+    /// scanner, its URL or host), when this back end understands it;
+    /// `None` when it does not (the default).
+    fn id_for_address(&self, _address: &str) -> Option<String> {
+        None
+    }
+
     /// What to show for `id` when discovery did not find it (a device
     /// named on purpose, or remembered from an earlier session).
     fn describe(&self, id: &str) -> DeviceInfo {
@@ -182,6 +189,36 @@ impl Registry {
     pub fn open(&self, id: &str) -> Result<Box<dyn Driver>, DeviceOpenError> {
         let (backend, rest) = self.parse(id)?;
         Ok(backend.open(id, rest)?)
+    }
+
+    /// The device id for what a person typed to add a device by hand:
+    /// an id any back end takes as it is, or else an address the first
+    /// back end that understands it turns into an id (an eSCL scanner's
+    /// `http://HOST:PORT/eSCL/`). The error says what was expected.
+    pub fn id_for_address(&self, text: &str) -> Result<String, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(String::from("type a device address or id"));
+        }
+        let as_id = self.parse(text).map(|_| text.to_string());
+        if let Ok(id) = as_id {
+            return Ok(id);
+        }
+        if let Some(id) = self
+            .backends
+            .iter()
+            .find_map(|backend| backend.id_for_address(text))
+        {
+            return Ok(id);
+        }
+        Err(match as_id {
+            Err(e @ DeviceIdError::Invalid { .. }) => e.to_string(),
+            _ => format!(
+                "`{text}` is neither a device id (kinds: {}) nor an address of a \
+                 device (a network scanner's address looks like http://HOST:PORT/eSCL/)",
+                self.prefixes().join(", ")
+            ),
+        })
     }
 
     /// What to show for `id` before (or without) discovery finding it;
@@ -333,5 +370,55 @@ mod tests {
             [DiscoveryEvent::Found { backend, device }, DiscoveryEvent::Finished { error: None, .. }]
                 if backend == "sim" && device.id == "sim"
         ));
+    }
+
+    #[test]
+    fn a_typed_address_becomes_an_id_through_the_back_end_that_knows_it() {
+        struct Net;
+        impl Backend for Net {
+            fn prefix(&self) -> &str {
+                "net"
+            }
+            fn parse(&self, rest: &str) -> Result<(), String> {
+                rest.starts_with("http://")
+                    .then_some(())
+                    .ok_or_else(|| String::from("not a URL"))
+            }
+            fn open(&self, _: &str, rest: &str) -> Result<Box<dyn Driver>, DriverError> {
+                Err(DriverError::Unsupported(rest.to_string()))
+            }
+            fn discover(
+                &self,
+                _: &mut dyn FnMut(DeviceInfo),
+                _: &CancelToken,
+            ) -> Result<(), DriverError> {
+                Ok(())
+            }
+            fn id_for_address(&self, address: &str) -> Option<String> {
+                address
+                    .starts_with("http://")
+                    .then(|| format!("net:{address}"))
+            }
+        }
+        let registry = Registry::builtin().with(Arc::new(Net));
+        // An id is taken as it is, an address through its back end.
+        assert_eq!(
+            registry.id_for_address(" sim:pages=2 "),
+            Ok(String::from("sim:pages=2"))
+        );
+        assert_eq!(
+            registry.id_for_address("http://10.0.0.9/eSCL/"),
+            Ok(String::from("net:http://10.0.0.9/eSCL/"))
+        );
+        // A wrong id of a known kind says what is wrong with it.
+        let invalid = registry
+            .id_for_address("sim:bogus=1")
+            .expect_err("a bad option is refused");
+        assert!(invalid.contains("sim:bogus=1"), "{invalid}");
+        let unknown = registry
+            .id_for_address("printer-upstairs")
+            .expect_err("no back end knows a bare word");
+        assert!(unknown.contains("sim, net"), "{unknown}");
+        assert!(registry.id_for_address("  ").is_err());
     }
 }

@@ -52,6 +52,13 @@ pub(super) fn devices_ui(
         {
             out.push(Action::RefreshDevices);
         }
+        if ui
+            .button("Add scanner by address…")
+            .on_hover_text("A network scanner discovery does not find: type its address")
+            .clicked()
+        {
+            out.push(Action::OpenAddDevice);
+        }
         if app.searching_devices() {
             ui.spinner();
             ui.weak("searching…");
@@ -111,6 +118,14 @@ pub(super) fn devices_ui(
             if let Some(e) = &device.error {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
+            if device.added
+                && ui
+                    .small_button("Remove")
+                    .on_hover_text("Take this device, added by address, out of the list")
+                    .clicked()
+            {
+                out.push(Action::ForgetDevice(i));
+            }
             r
         });
         if response.inner.clicked() {
@@ -124,6 +139,57 @@ pub(super) fn devices_ui(
     }
     targets.storage = items_ui(ui, app, out);
     upload_ui(ui, app, out);
+    add_device_ui(ui.ctx(), app, out);
+}
+
+/// The "Add scanner by address…" window, while it is open.
+fn add_device_ui(ctx: &egui::Context, app: &StreamscanApp, out: &mut Vec<Action>) {
+    let Some(adding) = app.adding_device() else {
+        return;
+    };
+    let mut open = true;
+    egui::Window::new("Add scanner by address")
+        .collapsible(false)
+        .resizable(false)
+        .open(&mut open)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.weak(
+                "As the scanner's own web page or manual gives it, for example \
+                 http://192.168.1.20/eSCL/",
+            );
+            let mut address = adding.address.clone();
+            let field = ui
+                .horizontal(|ui| {
+                    let label = ui.label("Scanner address");
+                    ui.add(egui::TextEdit::singleline(&mut address).desired_width(280.0))
+                        .labelled_by(label.id)
+                })
+                .inner;
+            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if !entered && ui.memory(|m| m.focused().is_none()) {
+                // Typing goes to the address from the start.
+                field.request_focus();
+            }
+            if address != adding.address {
+                out.push(Action::SetAddressDraft(address.clone()));
+            }
+            ui.weak("A device id (sim:…, escl:…) is taken as it is.");
+            if let Some(e) = &adding.error {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Add").clicked() || entered {
+                    out.push(Action::AddDevice(address.clone()));
+                }
+                if ui.button("Cancel").clicked() {
+                    out.push(Action::CloseAddDevice);
+                }
+            });
+        });
+    if !open {
+        out.push(Action::CloseAddDevice);
+    }
 }
 
 fn app_selected(app: &StreamscanApp) -> usize {
