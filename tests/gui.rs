@@ -12,7 +12,9 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, TestRenderer};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
-use streamscan::app::{Action, AppOptions, PageState, ScriptedDialogs, StreamscanApp};
+use streamscan::app::{
+    Action, AppOptions, PREFS_SAVE_DELAY, PageState, Preferences, ScriptedDialogs, StreamscanApp,
+};
 use streamscan::clock::{CancelToken, VirtualClock};
 use streamscan::device::sim::SimBackend;
 use streamscan::device::{Backend, Registry};
@@ -764,6 +766,71 @@ fn settings_profiles_and_the_window_survive_a_restart() {
     assert_eq!(window.maximized, Some(false));
     drop(harness);
     let _ = std::fs::remove_dir_all(&keep);
+}
+
+/// An app over `root` whose clock the test holds.
+fn app_on_clock(root: &Path, clock: &Arc<VirtualClock>) -> Harness<'static, StreamscanApp> {
+    let gate = Arc::new(Gate::default());
+    let device = sim_id("pages=1", &root.join("storage"));
+    let mut opts = options(root, &device, &gate);
+    opts.engine.clock = clock.clone();
+    let mut harness = Harness::builder().build_eframe(move |cc| StreamscanApp::new(cc, opts));
+    harness.step();
+    harness
+}
+
+#[test]
+fn a_changed_setting_is_saved_shortly_after_without_closing_the_app() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let clock = VirtualClock::shared();
+    let mut harness = app_on_clock(root.path(), &clock);
+    let path = Preferences::path_in(&root.path().join("data"));
+    let dpi_on_disk = || {
+        Preferences::read(&path)
+            .expect("readable")
+            .map(|p| p.scan.dpi)
+    };
+    harness.state_mut().preferences_mut().scan.dpi = 600;
+    harness.step();
+    assert_ne!(dpi_on_disk(), Some(600), "a change waits a moment first");
+    clock.advance(PREFS_SAVE_DELAY);
+    harness.step();
+    assert_eq!(dpi_on_disk(), Some(600), "saved with the app still open");
+    // Nothing more changes: nothing more is written.
+    std::fs::remove_file(&path).expect("settings file");
+    clock.advance(PREFS_SAVE_DELAY * 4);
+    harness.step();
+    assert_eq!(dpi_on_disk(), None);
+}
+
+#[test]
+fn an_unreadable_settings_file_is_moved_aside_before_defaults_are_saved() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let data = root.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let path = Preferences::path_in(&data);
+    let broken = br#"{"profiles": [{"name": "Receipts", "scan": "#;
+    std::fs::write(&path, broken).expect("write");
+    let clock = VirtualClock::shared();
+    let mut harness = app_on_clock(root.path(), &clock);
+    let notice = harness.state().notice().expect("the problem is shown");
+    assert_eq!(notice.title, "Settings problem");
+    let aside = data.join("settings.json.unreadable");
+    assert!(
+        notice.text.contains(&aside.display().to_string()),
+        "{}",
+        notice.text
+    );
+    assert!(harness.query_by_label("Settings problem").is_some());
+    assert!(harness.query_by_label("Scan problem").is_none());
+    assert_eq!(std::fs::read(&aside).expect("moved aside"), broken);
+    harness.state_mut().preferences_mut().scan.dpi = 600;
+    harness.step();
+    clock.advance(PREFS_SAVE_DELAY);
+    harness.step();
+    let saved = Preferences::read(&path).expect("readable").expect("saved");
+    assert_eq!(saved.scan.dpi, 600);
+    assert_eq!(std::fs::read(&aside).expect("still aside"), broken);
 }
 
 #[test]

@@ -218,6 +218,7 @@ impl StreamscanApp {
                     }
                     Err(e) => {
                         self.notice = Some(Notice {
+                            title: "Scan problem",
                             text: format!(
                                 "The document {} could not be written: {e}. The pages are kept in {}; they will be offered for recovery at the next start.",
                                 path.display(),
@@ -437,6 +438,7 @@ impl StreamscanApp {
                     Outcome::EndOfMedia { pages } => {
                         self.status = String::from("The feeder is empty");
                         self.notice = Some(Notice {
+                            title: "Feeder empty",
                             text: format!(
                                 "{pages} page{} came before the feeder ran empty; {}. Load more paper and choose Scan more to continue.",
                                 if pages == 1 { "" } else { "s" },
@@ -455,6 +457,7 @@ impl StreamscanApp {
                 let page = e.page.map(|p| format!(" on page {p}")).unwrap_or_default();
                 self.status = format!("Scan failed{page}");
                 self.notice = Some(Notice {
+                    title: "Scan problem",
                     text: format!(
                         "The scan failed{page}: {} ({}). {}.",
                         e.message,

@@ -172,6 +172,7 @@ impl StreamscanApp {
             Err(e) => {
                 self.status = String::from("Preview failed");
                 self.notice = Some(Notice {
+                    title: "Preview problem",
                     text: format!(
                         "The preview failed: {} ({}).",
                         e.message,

@@ -41,11 +41,12 @@ pub use devices::{DeviceEntry, DeviceList, ListChange, Presence};
 pub use dialogs::{DialogPurpose, DialogRunner, FileDialogs, NativeDialogs, ScriptedDialogs};
 pub use fit::{Adjustment, Fitted, Setting, fit};
 pub use live::LivePage;
-pub use prefs::{Destination, Preferences, Profile, WindowState};
+pub use prefs::{Destination, Loaded, Preferences, Profile, WindowState};
 pub use session::{Leftover, SessionStore};
 pub use strip::{PageState, PageStrip, StripPage};
 pub use tiles::{DrawTile, TileKey, TileStore};
 
+use crate::clock::SharedClock;
 use crate::engine::{
     Command, Engine, EngineConfig, Event, JobId, JobSummary, OutputTarget, Progress, Stage, Waker,
 };
@@ -58,10 +59,14 @@ use crate::transfer::{
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Most events folded in one frame (the rest wait for the next frame, so
 /// a fast device never makes a frame slow).
 const EVENTS_PER_FRAME: usize = 4000;
+
+/// How long changed settings wait before they are written.
+pub const PREFS_SAVE_DELAY: Duration = Duration::from_millis(500);
 
 /// Largest size of a re-rendered preview.
 const RENDER_BOX: (u32, u32) = (1024, 1448);
@@ -171,6 +176,8 @@ pub struct Warming {
 /// A message at the end of a job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
+    /// The window's title ("Scan problem", "Settings problem", ...).
+    pub title: &'static str,
     /// What happened.
     pub text: String,
     /// Offer "Scan more" (the feeder ran out).
@@ -323,6 +330,15 @@ pub struct StreamscanApp {
     prefs_path: PathBuf,
     /// Persisted settings.
     pub(crate) prefs: Preferences,
+    /// The settings as last written (or read), to see a change.
+    saved_prefs: Preferences,
+    /// When (on the engine's clock) the settings were first seen to differ
+    /// from the saved ones; they are written once they rest that long.
+    prefs_changed_at: Option<Duration>,
+    /// False when an unreadable settings file could not be moved aside.
+    may_save_prefs: bool,
+    /// The engine's clock (settings are saved on it).
+    clock: SharedClock,
     /// The device list.
     pub(crate) devices: DeviceList,
     /// Job traces the order checker saw (only with `keep_traces`).
@@ -427,7 +443,11 @@ impl StreamscanApp {
         });
         let engine = Engine::start(options.engine.clone(), waker.clone());
         let prefs_path = Preferences::path_in(&options.data_dir);
-        let (prefs, problem) = Preferences::load(&prefs_path);
+        let Loaded {
+            prefs,
+            problem,
+            may_save,
+        } = Preferences::load(&prefs_path);
         let devices = DeviceList::start(
             &options.engine.registry,
             options.device.as_deref(),
@@ -438,7 +458,11 @@ impl StreamscanApp {
             engine,
             waker,
             prefs_path,
+            saved_prefs: prefs.clone(),
             prefs,
+            prefs_changed_at: None,
+            may_save_prefs: may_save,
+            clock: options.engine.clock.clone(),
             devices,
             traces_checked: 0,
             trace_violations: Vec::new(),
@@ -456,6 +480,7 @@ impl StreamscanApp {
             question: None,
             warming: None,
             notice: problem.map(|text| Notice {
+                title: "Settings problem",
                 text,
                 scan_more: false,
                 error: true,
@@ -773,9 +798,36 @@ impl StreamscanApp {
         }
     }
 
-    /// Writes the preferences to the data folder.
+    /// Writes the preferences to the data folder (unless an unreadable
+    /// settings file is still there and would be destroyed).
     pub fn save_preferences(&mut self) -> std::io::Result<()> {
-        self.prefs.save(&self.prefs_path)
+        if !self.may_save_prefs {
+            return Ok(());
+        }
+        self.prefs.save(&self.prefs_path)?;
+        self.saved_prefs = self.prefs.clone();
+        self.prefs_changed_at = None;
+        Ok(())
+    }
+
+    /// Saves the settings [`PREFS_SAVE_DELAY`] after they first differ from
+    /// the saved ones (so a dragged slider is a few writes, not hundreds);
+    /// a crash loses at most that much. Asks for a frame when the wait
+    /// ends.
+    fn save_changed_preferences(&mut self, ctx: &egui::Context) {
+        if !self.may_save_prefs || self.prefs == self.saved_prefs {
+            self.prefs_changed_at = None;
+            return;
+        }
+        let now = self.clock.now();
+        let waited = now.saturating_sub(*self.prefs_changed_at.get_or_insert(now));
+        if waited < PREFS_SAVE_DELAY {
+            ctx.request_repaint_after(PREFS_SAVE_DELAY - waited);
+        } else if let Err(e) = self.save_preferences() {
+            self.status = format!("Cannot save the settings: {e}");
+            // Try again after another wait, not every frame.
+            self.prefs_changed_at = Some(now);
+        }
     }
 
     /// The saved settings fitted to what the selected device's source
@@ -836,6 +888,7 @@ impl StreamscanApp {
         }
         // Settings edited outside the widgets (tests do) re-render too.
         self.filter_changed();
+        self.save_changed_preferences(ctx);
     }
 }
 
@@ -917,7 +970,12 @@ pub fn native_options(prefs: &Preferences) -> eframe::NativeOptions {
 
 /// Opens the app window and runs until it is closed.
 pub fn run_native(options: AppOptions) -> Result<(), eframe::Error> {
-    let (prefs, _problem) = Preferences::load(&Preferences::path_in(&options.data_dir));
+    // Only the window's state is needed here; the app reads (and, when it
+    // is unreadable, moves aside) the file itself.
+    let prefs = Preferences::read(&Preferences::path_in(&options.data_dir))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let native = native_options(&prefs);
     eframe::run_native(
         "Streamscan",

@@ -134,31 +134,89 @@ pub struct Preferences {
     pub window: WindowState,
 }
 
+/// Preferences as a session starts with them.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The preferences to use.
+    pub prefs: Preferences,
+    /// What went wrong reading the file, in words for the user.
+    pub problem: Option<String>,
+    /// False when an unreadable file could not be moved aside: saving would
+    /// destroy it.
+    pub may_save: bool,
+}
+
+/// The first free `NAME.unreadable[-N]` beside `path`.
+fn set_aside_name(path: &Path) -> PathBuf {
+    let base = path.as_os_str().to_os_string();
+    (1u32..)
+        .map(|n| {
+            let mut name = base.clone();
+            if n == 1 {
+                name.push(".unreadable");
+            } else {
+                name.push(format!(".unreadable-{n}"));
+            }
+            PathBuf::from(name)
+        })
+        .find(|candidate| !candidate.exists())
+        .unwrap_or_else(|| path.with_extension("unreadable"))
+}
+
 impl Preferences {
     /// The file preferences are kept in, inside `data_dir`.
     pub fn path_in(data_dir: &Path) -> PathBuf {
         data_dir.join("settings.json")
     }
 
-    /// Loads preferences from `path`; a missing file gives the defaults,
-    /// an unreadable one the defaults and the reason.
-    pub fn load(path: &Path) -> (Preferences, Option<String>) {
+    /// Reads preferences from `path` without changing anything: `None`
+    /// when there is no file, an error saying why when it cannot be read.
+    pub fn read(path: &Path) -> Result<Option<Preferences>, String> {
         match std::fs::read(path) {
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(prefs) => (prefs, None),
-                Err(e) => (
-                    Preferences::default(),
-                    Some(format!(
-                        "the settings in {} could not be read ({e}); defaults are used",
-                        path.display()
-                    )),
-                ),
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                format!(
+                    "The settings in {} could not be read ({e}).",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("Cannot read {}: {e}.", path.display())),
+        }
+    }
+
+    /// Loads preferences from `path` for a session that will save them. A
+    /// missing file gives the defaults. A file that cannot be read is moved
+    /// aside first (with the profiles in it), so that saving the defaults
+    /// never destroys it; the problem says where it went. When it cannot be
+    /// moved, [`Loaded::may_save`] is false and the file stays as it was.
+    pub fn load(path: &Path) -> Loaded {
+        let problem = match Preferences::read(path) {
+            Ok(prefs) => {
+                return Loaded {
+                    prefs: prefs.unwrap_or_default(),
+                    problem: None,
+                    may_save: true,
+                };
+            }
+            Err(problem) => problem,
+        };
+        let aside = set_aside_name(path);
+        match std::fs::rename(path, &aside) {
+            Ok(()) => Loaded {
+                prefs: Preferences::default(),
+                problem: Some(format!(
+                    "{problem} It was moved to {} with any profiles it holds; the defaults are used and saved from now on.",
+                    aside.display()
+                )),
+                may_save: true,
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Preferences::default(), None),
-            Err(e) => (
-                Preferences::default(),
-                Some(format!("cannot read {}: {e}", path.display())),
-            ),
+            Err(e) => Loaded {
+                prefs: Preferences::default(),
+                problem: Some(format!(
+                    "{problem} It could not be moved aside ({e}), so this session uses the defaults and leaves the file as it is."
+                )),
+                may_save: false,
+            },
         }
     }
 
@@ -210,6 +268,36 @@ impl Preferences {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_file_is_moved_aside_and_a_second_one_beside_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = Preferences::path_in(dir.path());
+        std::fs::write(&path, b"{not json").expect("write");
+        assert!(Preferences::read(&path).is_err());
+        assert!(path.exists(), "reading changes nothing");
+        let first = Preferences::load(&path);
+        assert!(first.may_save);
+        assert_eq!(first.prefs, Preferences::default());
+        let problem = first.problem.expect("a problem");
+        assert!(problem.contains("could not be read"), "{problem}");
+        assert!(!path.exists());
+        let aside = dir.path().join("settings.json.unreadable");
+        assert_eq!(std::fs::read(&aside).expect("aside"), b"{not json");
+        std::fs::write(&path, b"42").expect("write");
+        let second = Preferences::load(&path);
+        assert!(second.problem.expect("a problem").contains("unreadable-2"));
+        assert_eq!(std::fs::read(&aside).expect("first kept"), b"{not json");
+        assert!(dir.path().join("settings.json.unreadable-2").exists());
+    }
+
+    #[test]
+    fn a_missing_file_is_the_defaults_without_a_problem() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let loaded = Preferences::load(&Preferences::path_in(dir.path()));
+        assert!(loaded.problem.is_none() && loaded.may_save);
+        assert_eq!(loaded.prefs, Preferences::default());
+    }
 
     #[test]
     fn patterns_escape_the_folder_and_add_a_page_number() {

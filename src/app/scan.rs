@@ -69,6 +69,7 @@ impl StreamscanApp {
                 Ok(pattern) => pattern,
                 Err(e) => {
                     self.notice = Some(Notice {
+                        title: "Scan problem",
                         text: format!("Cannot use the session folder {}: {e}", dir.display()),
                         scan_more: false,
                         error: true,
@@ -113,6 +114,7 @@ impl StreamscanApp {
                 }
                 Err(e) => {
                     self.notice = Some(Notice {
+                        title: "Scan problem",
                         text: format!("Cannot use the session folder {}: {e}", dir.display()),
                         scan_more: false,
                         error: true,
@@ -135,6 +137,7 @@ impl StreamscanApp {
                 }
                 Err(e) => {
                     self.notice = Some(Notice {
+                        title: "Scan problem",
                         text: format!("The file name pattern is not valid: {e}"),
                         scan_more: false,
                         error: true,

@@ -127,30 +127,26 @@ pub fn dialogs_ui(ctx: &egui::Context, app: &StreamscanApp, out: &mut Vec<Action
     if let Some(notice) = app.notice() {
         let mut close = false;
         let mut more = false;
-        egui::Window::new(if notice.error {
-            "Scan problem"
-        } else {
-            "Scan finished"
-        })
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
-        .show(ctx, |ui| {
-            ui.set_max_width(420.0);
-            if notice.error {
-                ui.colored_label(ui.visuals().error_fg_color, &notice.text);
-            } else {
-                ui.label(&notice.text);
-            }
-            ui.horizontal(|ui| {
-                if notice.scan_more && ui.button("Scan more").clicked() {
-                    more = true;
+        egui::Window::new(notice.title)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                ui.set_max_width(420.0);
+                if notice.error {
+                    ui.colored_label(ui.visuals().error_fg_color, &notice.text);
+                } else {
+                    ui.label(&notice.text);
                 }
-                if ui.button("OK").clicked() {
-                    close = true;
-                }
+                ui.horizontal(|ui| {
+                    if notice.scan_more && ui.button("Scan more").clicked() {
+                        more = true;
+                    }
+                    if ui.button("OK").clicked() {
+                        close = true;
+                    }
+                });
             });
-        });
         if close || more {
             out.push(Action::DismissNotice);
         }
